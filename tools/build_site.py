@@ -1,0 +1,46 @@
+"""Build both variants of the site strictly, as the deploy workflow does.
+
+    python -m tools.build_site OUT
+
+OUT/            the hosted site, with OUT/downloads/llm-roadmap-offline.zip
+OUT-offline/    the offline variant (works from file://), zipped into the above
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ZIP_NAME = "llm-roadmap-offline"
+
+
+def mkdocs_build(config: str, out: Path) -> None:
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean",
+           "-f", str(ROOT / config), "-d", str(out)]
+    subprocess.run(cmd, check=True, cwd=ROOT)
+
+
+def build(out: Path) -> tuple[Path, Path]:
+    out = out.resolve()
+    offline = out.with_name(out.name + "-offline")
+    mkdocs_build("mkdocs-offline.yml", offline)
+    mkdocs_build("mkdocs.yml", out)
+    downloads = out / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    # The zip unpacks to one folder, llm-roadmap-offline/, holding index.html.
+    staging = out.parent / f".{ZIP_NAME}"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(offline, staging / ZIP_NAME)
+    shutil.make_archive(str(downloads / ZIP_NAME), "zip", staging)
+    shutil.rmtree(staging)
+    return out, offline
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    site, offline = build(Path(sys.argv[1]))
+    print(f"built {site} and {offline}")
