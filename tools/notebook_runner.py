@@ -9,7 +9,9 @@ that any renderer can show.  The MkDocs hook in tools/hooks.py only calls
     python -m tools.notebook_runner --force    # execute everything
 
 Cache key: the notebook's bytes, requirements.txt, the data files under
-notebooks/data/ and this file.  Any change re-runs the notebook.
+notebooks/data/, the offline-model converters and this file.  Any change
+re-runs the notebook.  Before the first notebook runs, the offline models
+are converted (tools/offline_models, cached on disk).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tools import offline_models  # noqa: E402
 NOTEBOOK_DIR = ROOT / "notebooks"
 CACHE_DIR = ROOT / ".cache" / "executed"
 CELL_TIMEOUT_S = 900
@@ -37,6 +42,7 @@ CELL_TIMEOUT_S = 900
 # progress bars.  Notebooks read USE_HF_HUB ("auto" in Colab) to pick a path.
 KERNEL_ENV = {
     "USE_HF_HUB": "0",
+    "LLM_ROADMAP_MODELS": str(offline_models.MODELS_DIR),
     "HF_HUB_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
@@ -75,7 +81,8 @@ class Result:
 
 def cache_key(notebook: Path) -> str:
     digest = hashlib.sha256()
-    inputs = [notebook, ROOT / "requirements.txt", Path(__file__)]
+    inputs = [notebook, ROOT / "requirements.txt", Path(__file__),
+              *sorted((ROOT / "tools" / "offline_models").glob("*.py"))]
     data_dir = notebook.parent / "data"
     if data_dir.is_dir():
         inputs += sorted(p for p in data_dir.rglob("*") if p.is_file())
@@ -146,6 +153,7 @@ def executed_path(source: Path) -> Path:
 def execute_all(force: bool = False, notebook_dir: Path = NOTEBOOK_DIR,
                 log=print, cached_only: bool = False) -> list[Result]:
     results = []
+    models_ready = False
     for source in sorted(notebook_dir.glob("*.ipynb")):
         target = executed_path(source)
         if target.exists() and not force:
@@ -155,6 +163,9 @@ def execute_all(force: bool = False, notebook_dir: Path = NOTEBOOK_DIR,
         if cached_only:
             log(f"skipping {source.name}: not executed yet")
             continue
+        if not models_ready:
+            offline_models.ensure_all(log=log)
+            models_ready = True
         log(f"executing {source.name} ...")
         execute(source, target)
         info = nbformat.read(target, as_version=4).metadata["run_info"]
