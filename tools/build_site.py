@@ -8,6 +8,7 @@ OUT-offline/    the offline variant (works from file://), zipped into the above
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -17,17 +18,27 @@ ROOT = Path(__file__).resolve().parent.parent
 ZIP_NAME = "llm-roadmap-offline"
 
 
-def mkdocs_build(config: str, out: Path) -> None:
+class BuildError(RuntimeError):
+    pass
+
+
+def mkdocs_build(config: str, out: Path, root: Path = ROOT, env: dict | None = None) -> str:
+    """Build strictly (any warning fails); return the log, raise BuildError with it."""
     cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean",
-           "-f", str(ROOT / config), "-d", str(out)]
-    subprocess.run(cmd, check=True, cwd=ROOT)
+           "-f", str(root / config), "-d", str(out)]
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})}
+    proc = subprocess.run(cmd, cwd=root, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        raise BuildError(f"mkdocs build -f {config} failed:\n{proc.stdout}")
+    return proc.stdout
 
 
-def build(out: Path) -> tuple[Path, Path]:
+def build(out: Path, log=print) -> tuple[Path, Path]:
     out = out.resolve()
     offline = out.with_name(out.name + "-offline")
-    mkdocs_build("mkdocs-offline.yml", offline)
-    mkdocs_build("mkdocs.yml", out)
+    log(mkdocs_build("mkdocs-offline.yml", offline))
+    log(mkdocs_build("mkdocs.yml", out))
     downloads = out / "downloads"
     downloads.mkdir(parents=True, exist_ok=True)
     # The zip unpacks to one folder, llm-roadmap-offline/, holding index.html.
@@ -42,5 +53,8 @@ def build(out: Path) -> tuple[Path, Path]:
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    site, offline = build(Path(sys.argv[1]))
+    try:
+        site, offline = build(Path(sys.argv[1]))
+    except BuildError as exc:
+        sys.exit(str(exc))
     print(f"built {site} and {offline}")

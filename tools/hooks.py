@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
-import importlib.util
+import html
+import logging
 import os
+import posixpath
 import re
 import shutil
 import sys
@@ -22,29 +24,43 @@ import yaml
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
+from mkdocs.structure.toc import get_toc
+from pymdownx import slugs as pymdownx_slugs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tools import notebook_runner  # noqa: E402
 
+log = logging.getLogger("mkdocs.hooks")
 STAGING = ROOT / ".cache" / "site-notebooks"
 GLOSSARY_DIR = ROOT / "includes" / "glossary"  # one YAML file per area, merged
 GLOSSARY_MARKER = "<!-- glossary-table -->"
-# Scripts that nbconvert's template would load from CDNs; the site serves its
-# own KaTeX and mermaid (see overrides/main.html).
-CDN_SCRIPT = re.compile(
-    r"<script[^>]*>(?:(?!</script>).)*?(?:mathjax|mermaid|require\.js|cdnjs|unpkg|jsdelivr)"
-    r"(?:(?!</script>).)*</script>|<script[^>]+src=\"https?://[^\"]+\"[^>]*></script>",
+# nbconvert's notebook template loads MathJax and mermaid from CDNs (or from an
+# empty URL); the site serves its own KaTeX and mermaid (overrides/main.html).
+NOTEBOOK_FOREIGN_SCRIPT = re.compile(
+    r'<script[^>]*\bsrc="(?:(?:https?:)?//[^"]*)?"[^>]*>\s*</script>'   # remote or empty src
+    r"|<script[^>]*>(?:(?!</script>).)*?(?:mathjax|mermaid|cdnjs|unpkg|jsdelivr)"
+    r"(?:(?!</script>).)*</script>",                                    # inline loaders
     re.S | re.I,
 )
+# Links in notebook markdown cells are written like links in docs/ pages:
+# relative paths to .md or .ipynb sources, resolved here to page URLs.
+NOTEBOOK_HEADING = re.compile(
+    r'<h([1-6]) id="[^"]*">(.*?)<a class="anchor-link" href="#[^"]*">¶</a></h\1>', re.S)
+NOTEBOOK_NOT_PROSE = re.compile(
+    r'<(pre)(?=[\s>])()|<(?:(div|span|table)(\s+class="(?:jp-InputPrompt|jp-OutputPrompt|notice|dataframe|clipboard-copy-txt)\b))')
+NOTEBOOK_SOURCE_LINK = re.compile(r'href="(?![a-z]+:|#|/)([^"#]+\.(?:md|ipynb))(#[^"]*)?"')
 
 
+@event_priority(100)  # before Material's search plugin, which would crash on a missing jieba
 def on_config(config):
-    if importlib.util.find_spec("jieba") is None:
+    try:
+        import jieba  # noqa: F401  Material segments Chinese for search only if it imports
+    except ImportError as exc:
         raise PluginError(
             "jieba is not installed: Chinese search would index each sentence as one "
             "unsearchable token. Install the pinned requirements (make test / make serve)."
-        )
+        ) from exc
     if config.extra.get("offline"):
         features = config.theme["features"]
         config.theme["features"] = [f for f in features if f != "navigation.instant"]
@@ -76,8 +92,7 @@ def on_files(files, config):
 
 
 def _log(message):
-    import logging
-    logging.getLogger("mkdocs.hooks").info(message)
+    log.info(message)
 
 
 def colab_url(config, stem: str) -> str:
@@ -126,6 +141,7 @@ def on_page_markdown(markdown, page, config, files):
             "download": f"downloads/{stem}.ipynb",
             "run_info": notebook_runner.describe_run(info),
         }
+        page.edit_url = f"{config.repo_url.rstrip('/')}/blob/{config.extra.get('notebook_branch', 'main')}/notebooks/{stem}.ipynb"
         # Prose pages should outrank notebook pages for concept queries.
         page.meta["search"] = {"boost": 0.5}
         return markdown
@@ -134,11 +150,50 @@ def on_page_markdown(markdown, page, config, files):
     return markdown + "\n\n" + _abbreviations() + "\n"
 
 
+def _readable_headings(html_content, page):
+    """nbconvert drops Chinese from heading ids (小结 gets id=""): give notebook
+    headings the same readable ids as Markdown pages, and rebuild the TOC."""
+    slugify = pymdownx_slugs.slugify(case="lower")
+    seen, tokens, stack = set(), [], []
+
+    def rewrite(match):
+        level, inner = int(match[1]), match[2]
+        text = html.unescape(re.sub(r"<[^>]+>", "", inner)).strip()
+        slug = base = slugify(text, "-") or "section"
+        counter = 1
+        while slug in seen:
+            slug, counter = f"{base}_{counter}", counter + 1
+        seen.add(slug)
+        token = {"level": level, "id": slug, "name": html.escape(text), "children": []}
+        while stack and stack[-1]["level"] >= level:
+            stack.pop()
+        (stack[-1]["children"] if stack else tokens).append(token)
+        stack.append(token)
+        return f'<h{level} id="{slug}">{inner}<a class="anchor-link" href="#{slug}">¶</a></h{level}>'
+
+    html_content = NOTEBOOK_HEADING.sub(rewrite, html_content)
+    page.toc = get_toc(tokens)
+    return html_content
+
+
 def on_page_content(html_content, page, config, files):
     if not _is_notebook(page):
         return html_content
-    html_content = CDN_SCRIPT.sub("", html_content)
-    # Code and outputs stay on the page but out of the search index.
-    return html_content.replace('<div class="jp-Cell jp-CodeCell',
-                                '<div data-search-exclude class="jp-Cell jp-CodeCell')
+    html_content = NOTEBOOK_FOREIGN_SCRIPT.sub("", html_content)
 
+    def resolve(match):
+        path = posixpath.normpath(posixpath.join(posixpath.dirname(page.file.src_uri), match[1]))
+        target = files.get_file_from_path(path)
+        if target is None:
+            log.warning("Doc file '%s' contains a link to '%s' which is not found.",
+                        page.file.src_uri, match[1])
+            return match[0]
+        return f'href="{target.url_relative_to(page.file)}{match[2] or ""}"'
+
+    html_content = NOTEBOOK_SOURCE_LINK.sub(resolve, html_content)
+    html_content = _readable_headings(html_content, page)
+    # Code, outputs and prompts stay on the page but out of the search index.
+    # (Material's search parser compares elements by tag name only, so the
+    # marker must sit on elements that do not nest: pre, prompts, copy texts.)
+    return NOTEBOOK_NOT_PROSE.sub(
+        lambda m: f"<{m[1] or m[3]} data-search-exclude{m[2] or m[4] or ''}", html_content)

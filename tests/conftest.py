@@ -1,0 +1,53 @@
+"""Shared fixtures: the site is built once per test session, both variants,
+strictly, with every notebook executed (cached by content)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tools import build_site
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def mkdocs_config(name: str = "mkdocs.yml"):
+    """The site's configuration as MkDocs itself reads it (!ENV defaults applied)."""
+    from mkdocs.config import load_config
+
+    return load_config(str(ROOT / name))
+
+
+@dataclass
+class BuiltSite:
+    online: Path
+    offline: Path
+    log: str
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> BuiltSite:
+    logs = []
+    online, offline = build_site.build(tmp_path_factory.mktemp("build") / "site", log=logs.append)
+    return BuiltSite(online, offline, "\n".join(logs))
+
+
+@pytest.fixture(scope="session")
+def server(site):
+    """The hosted variant served over HTTP on 127.0.0.1 (a free port)."""
+    handler = functools.partial(_QuietHandler, directory=str(site.online))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass

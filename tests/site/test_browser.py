@@ -1,0 +1,134 @@
+"""The site in a real browser: Debian's headless Chromium driven by Playwright
+(no browser download).  Every request is recorded; none may leave the machine."""
+
+import gzip
+import re
+import shutil
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# The chromium flags this workplace needs: no sandbox as root, no background
+# connections to Google's hosts on a closed network.
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+HOME_BUDGET_BYTES = 300 * 1024
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert shutil.which(CHROMIUM), "Debian's chromium is needed: apt-get install chromium (.ci/run does)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.requests = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    yield page
+    context.close()
+
+
+def foreign(requests, allowed_host=None):
+    bad = []
+    for url in requests:
+        parts = urlsplit(url)
+        if parts.scheme in ("data", "blob", "about"):
+            continue
+        if parts.scheme == "file" and allowed_host is None:
+            continue
+        if parts.hostname != allowed_host:
+            bad.append(url)
+    return bad
+
+
+def search(page, query, timeout_s=20):
+    """Type a query; retype until the search worker (which loads the index
+    after the page) has answered with results."""
+    box = page.locator("input.md-search__input")
+    box.click()  # on a desktop-wide viewport the search box sits in the header
+    results = page.locator(".md-search-result__item")
+    for _ in range(timeout_s):
+        box.fill(query)
+        box.press("End")  # Material reads the query on key events, not on input alone
+        try:
+            expect(results.first).to_be_visible(timeout=1000)
+            return results
+        except AssertionError:
+            continue
+    raise AssertionError(f"no search results for {query!r}")
+
+
+def test_chinese_search_finds_the_page(page, server):
+    page.goto(server)
+    results = search(page, "反向传播")
+    first = results.first.locator("a").first.get_attribute("href")
+    assert "neural-network-from-scratch" in first or "foundations" in first, first
+    assert not foreign(page.requests, "127.0.0.1")
+
+
+def test_english_word_inside_chinese_page_is_found(page, server):
+    page.goto(server)
+    results = search(page, "NumPy")
+    hrefs = [results.nth(i).locator("a").first.get_attribute("href") for i in range(results.count())]
+    assert any("neural-network-from-scratch" in h for h in hrefs), hrefs
+
+
+def test_dark_mode_toggle(page, server):
+    page.goto(server)
+    body = page.locator("body")
+    before = body.get_attribute("data-md-color-scheme")
+    page.locator("form[data-md-component=palette] label:visible").first.click()
+    expect(body).not_to_have_attribute("data-md-color-scheme", before)
+
+
+def test_notebook_page_shows_badge_outputs_and_math(page, server):
+    page.goto(server + "notebooks/01-neural-network-from-scratch/")
+    badge = page.locator("a.nb-badge")
+    expect(badge).to_be_visible()
+    assert badge.get_attribute("href").startswith("https://colab.research.google.com/github/")
+    expect(page.locator(".nb-run-info")).to_contain_text("峰值内存")
+    expect(page.locator(".jp-OutputArea-output img").first).to_be_visible()
+    expect(page.locator(".katex").first).to_be_attached(timeout=10000)
+    assert not foreign(page.requests, "127.0.0.1")
+
+
+def test_home_page_weight_within_budget(page, server):
+    sizes = {}
+
+    def record(response):
+        try:
+            sizes[response.url] = len(gzip.compress(response.body()))
+        except Exception:  # redirects and aborted requests carry no body
+            pass
+
+    page.on("response", record)
+    page.goto(server, wait_until="networkidle")
+    page.wait_for_timeout(500)
+    total = sum(sizes.values())
+    assert not any("mermaid" in u for u in sizes), "the home page must not load mermaid unless it has a diagram"
+    assert total <= HOME_BUDGET_BYTES, f"home page transfers {total / 1024:.0f} KB gzip: " + ", ".join(
+        f"{urlsplit(u).path} {s // 1024} KB" for u, s in sorted(sizes.items(), key=lambda x: -x[1]))
+
+
+def test_offline_build_from_file_url(page, site):
+    page.goto((site.offline / "index.html").as_uri())
+    # Diagrams: Material swaps each rendered <pre class="mermaid"> for a <div class="mermaid">.
+    expect(page.locator("div.mermaid").first).to_be_attached(timeout=15000)
+    results = search(page, "反向传播")
+    assert results.count() > 0
+    # Navigation between file:// pages, then code copy buttons on a Markdown page.
+    page.locator("a.md-tabs__link", has_text="动手实践").click()
+    expect(page).to_have_url(re.compile(r"notebooks/index\.html$"))
+    expect(page.locator("button.md-clipboard").first).to_be_attached()
+    # Math on a notebook page.
+    page.goto((site.offline / "notebooks" / "01-neural-network-from-scratch.html").as_uri())
+    expect(page.locator(".katex").first).to_be_attached(timeout=10000)
+    assert not foreign(page.requests), foreign(page.requests)

@@ -1,0 +1,72 @@
+"""The search index is segmented into Chinese words and keeps English words whole.
+
+The browser test runs real queries through Material's search; these tests
+check the index itself, tokenised the way the site's search does it.
+"""
+
+import json
+import re
+
+import pytest
+
+from tests.conftest import ROOT, mkdocs_config
+
+CONFIG = mkdocs_config()
+SEPARATOR = re.compile(CONFIG.plugins["material/search"].config.separator)
+
+# (query, page whose text must contain it as a whole search token)
+QUERIES = [
+    ("反向传播", "notebooks/01-neural-network-from-scratch/"),
+    ("梯度", "notebooks/01-neural-network-from-scratch/"),
+    ("numpy", "notebooks/01-neural-network-from-scratch/"),
+    ("pytorch", "notebooks/01-neural-network-from-scratch/"),
+    ("术语表", "glossary/"),
+]
+
+# Terms from includes/jieba_userdict.txt that must never be split.
+WHOLE_TERMS = ["大语言模型", "注意力机制", "自注意力", "位置编码", "低秩适配",
+               "检索增强生成", "思维链", "指令微调", "混合专家", "向量数据库"]
+
+
+@pytest.fixture(scope="module")
+def index(site):
+    return json.loads((site.online / "search" / "search_index.json").read_text(encoding="utf-8"))
+
+
+def tokens(text):
+    text = re.sub(r"<[^>]+>", " ", text)
+    return {t.lower() for t in SEPARATOR.split(text) if t}
+
+
+def test_chinese_text_is_segmented(index):
+    chinese = [d for d in index["docs"] if re.search(r"[\u4e00-\u9fff]{6,}", d["text"])]
+    assert chinese, "no Chinese text in the index"
+    segmented = [d for d in chinese if "\u200b" in d["text"]]
+    assert len(segmented) == len(chinese), "some Chinese sections are not segmented by jieba"
+
+
+def test_stemmer_is_off(index):
+    # With the stemmer on, lunr indexes "transformer" as "transform" and the
+    # query "Transformer" finds nothing.
+    assert index["config"]["pipeline"] == ["trimmer"]
+
+
+@pytest.mark.parametrize("query,page", QUERIES)
+def test_query_finds_expected_page(index, query, page):
+    found = {d["location"].split("#")[0] for d in index["docs"] if query.lower() in tokens(d["title"] + " " + d["text"])}
+    assert page in found, f"{query!r} finds {sorted(found)[:10]}"
+
+
+def test_user_dictionary_keeps_terms_whole():
+    import jieba
+
+    jieba.load_userdict(str(ROOT / "includes" / "jieba_userdict.txt"))
+    for term in WHOLE_TERMS:
+        assert term in jieba.lcut(f"我们学习{term}的原理"), term
+
+
+def test_notebook_code_is_not_indexed(index, site):
+    nb_docs = [d for d in index["docs"] if d["location"].startswith("notebooks/0")]
+    assert nb_docs, "notebook prose should be searchable"
+    code = " ".join(d["text"] for d in nb_docs)
+    assert "def backward" not in code and "np.random.default_rng" not in code
