@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 import posixpath
@@ -197,3 +198,16 @@ def on_page_content(html_content, page, config, files):
     # marker must sit on elements that do not nest: pre, prompts, copy texts.)
     return NOTEBOOK_NOT_PROSE.sub(
         lambda m: f"<{m[1] or m[3]} data-search-exclude{m[2] or m[4] or ''}", html_content)
+
+
+# After Material writes the search index (priority 0) and before its offline
+# plugin inlines it into search_index.js (priority -100).
+@event_priority(-50)
+def on_post_build(config):
+    """Material writes the index with every Chinese character escaped as \\uXXXX
+    (6 bytes each); written as UTF-8 it is about 20% smaller after gzip, which
+    every page pays for since the index loads with the page."""
+    path = Path(config.site_dir) / "search" / "search_index.json"
+    if path.exists():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")

@@ -16,10 +16,22 @@ SEPARATOR = re.compile(CONFIG.plugins["material/search"].config.separator)
 
 # (query, page whose text must contain it as a whole search token)
 QUERIES = [
+    ("大语言模型", "stages/01-getting-started/"),
+    ("注意力机制", "stages/02-foundations/"),
+    ("自注意力", "stages/02-foundations/"),
+    ("位置编码", "stages/02-foundations/"),
+    ("transformer", "stages/02-foundations/"),
+    ("numpy", "stages/02-foundations/"),
     ("反向传播", "notebooks/01-neural-network-from-scratch/"),
-    ("梯度", "notebooks/01-neural-network-from-scratch/"),
-    ("numpy", "notebooks/01-neural-network-from-scratch/"),
-    ("pytorch", "notebooks/01-neural-network-from-scratch/"),
+    ("低秩适配", "stages/03-applications/"),
+    ("lora", "stages/03-applications/"),
+    ("检索增强生成", "stages/03-applications/"),
+    ("fastapi", "stages/03-applications/"),
+    ("思维链", "stages/03-applications/"),
+    ("zero", "stages/04-advanced/"),
+    ("vllm", "stages/04-advanced/"),
+    ("混合专家", "stages/05-frontier/"),
+    ("涌现", "concepts/"),
     ("术语表", "glossary/"),
 ]
 
