@@ -34,3 +34,22 @@ def test_hosted_variant_has_instant_navigation_and_offline_zip(site):
         names = zf.namelist()
     assert "llm-roadmap-offline/index.html" in names
     assert "llm-roadmap-offline/search/search_index.js" in names
+
+
+def test_glossary_terms_have_tooltips_on_every_page_that_uses_them(site):
+    from tests.site.html import soup
+
+    for page, terms in [("stages/03-applications/index.html", ["LoRA", "RAG"]),
+                        ("stages/04-advanced/index.html", ["RLHF", "ZeRO"]),
+                        ("faq/index.html", ["GPU"])]:
+        abbrs = {a.get_text(): a.get("title", "") for a in soup(site.online / page).find_all("abbr")}
+        for term in terms:
+            assert abbrs.get(term), f"{page}: no tooltip for {term}"
+
+
+def test_chinese_headings_get_readable_anchors(site):
+    from tests.site.html import ids
+
+    page = site.online / "stages" / "02-foundations" / "index.html"
+    assert {"学习目标", "核心知识", "阶段评估"} <= ids(page)
+    assert not any(re.fullmatch(r"_\d+", i) for i in ids(page))
