@@ -9,7 +9,7 @@ import pytest
 from tests.content.pages import text
 
 TOPICS = {
-    "index.md": [["路线图", "学习路线"], ["mermaid"], ["方向"], ["动手实践", "notebook"], ["自测", "阶段评估"]],
+    "index.md": [["路线图", "学习路线"], ['class="roadmap"'], ["方向"], ["动手实践", "notebook"], ["自测", "阶段评估"]],
     "directions.md": [["大模型开发"], ["大模型应用开发"], ["大模型研究"], ["大模型工程化"]],
     "stages/01-getting-started.md": [
         ["什么是大语言模型", "大语言模型是"], ["能做什么", "擅长"], ["不能", "局限"], ["API"],
