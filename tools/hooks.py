@@ -125,7 +125,9 @@ def _glossary_table(page) -> str:
         rel = Path(target).as_posix()
         href = f"{rel}#{anchor}" if anchor else rel
         name = entry["term"] if entry["term"] == entry["zh"] else f"{entry['zh']}（{entry['term']}）"
-        rows.append(f"| {name} | {entry['en']} | {entry['definition']} | [{entry.get('where', '正文')}]({href}) |")
+        cells = [name, entry["en"], entry["definition"], entry.get("where", "正文")]
+        name, en, definition, where = (c.replace("|", "\\|") for c in cells)  # e.g. P(y|x)
+        rows.append(f"| {name} | {en} | {definition} | [{where}]({href}) |")
     return "\n".join(rows)
 
 
@@ -144,7 +146,7 @@ def on_page_markdown(markdown, page, config, files):
         }
         page.edit_url = f"{config.repo_url.rstrip('/')}/blob/{config.extra.get('notebook_branch', 'main')}/notebooks/{stem}.ipynb"
         # Prose pages should outrank notebook pages for concept queries.
-        page.meta["search"] = {"boost": 0.5}
+        page.meta["search"] = {"boost": 0.1}
         return markdown
     if GLOSSARY_MARKER in markdown:
         markdown = markdown.replace(GLOSSARY_MARKER, _glossary_table(page))
