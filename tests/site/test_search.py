@@ -17,7 +17,7 @@ SEPARATOR = re.compile(CONFIG.plugins["material/search"].config.separator)
 # (query, page whose text must contain it as a whole search token)
 QUERIES = [
     ("大语言模型", "stages/01-getting-started/"),
-    ("注意力机制", "stages/02-foundations/"),
+    ("注意力机制", "stages/05-frontier/"),
     ("自注意力", "stages/02-foundations/"),
     ("位置编码", "stages/02-foundations/"),
     ("transformer", "stages/02-foundations/"),
