@@ -86,6 +86,7 @@ def test_english_word_inside_chinese_page_is_found(page, server):
     page.goto(server)
     for query, expected in [("NumPy", "stages/02-foundations"), ("Transformer", "stages/02-foundations"),
                             ("LoRA", "stages/03-applications")]:
+        page.goto(server)  # a fresh page, so no results of the previous query linger
         hrefs = result_pages(search(page, query))
         assert any(expected in h for h in hrefs), (query, hrefs)
 
