@@ -14,11 +14,43 @@ any notebook and tells the kernels where the models are (LLM_ROADMAP_MODELS).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import json
 import pkgutil
+import shutil
+import tempfile
 from pathlib import Path
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / ".cache" / "models"
+
+
+MARKER = "CONVERTED_FROM"  # JSON written last into every finished model directory
+
+
+@contextlib.contextmanager
+def staging_dir(target: Path):
+    """Yield an empty directory beside `target`; when the block finishes without
+    error, it replaces `target`.  An interrupted conversion therefore never
+    leaves a half-written model where `ensure()` would accept it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{target.name}-", dir=target.parent) as tmp:
+        out = Path(tmp) / target.name
+        out.mkdir()
+        yield out
+        if target.exists():
+            shutil.rmtree(target)
+        out.rename(target)
+
+
+def read_marker(target: Path, required_files) -> dict | None:
+    """The CONVERTED_FROM record of `target`, or None when a file is missing or it is unreadable."""
+    if not all((target / name).is_file() for name in (*required_files, MARKER)):
+        return None
+    try:
+        return json.loads((target / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def converters():

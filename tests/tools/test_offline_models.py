@@ -1,0 +1,45 @@
+"""tools/offline_models/__init__.py: the shared steps of every converter."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tools import offline_models
+from tools.offline_models import MARKER, read_marker, staging_dir
+
+
+def test_staging_dir_replaces_the_target_only_on_success(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "old.txt").write_text("old", encoding="utf-8")
+
+    with pytest.raises(RuntimeError):
+        with staging_dir(target) as out:
+            (out / "new.txt").write_text("half written", encoding="utf-8")
+            raise RuntimeError("interrupted")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temporary directory left behind
+    assert [p.name for p in target.iterdir()] == ["old.txt"]
+
+    with staging_dir(target) as out:
+        assert out.parent != tmp_path and out.name == target.name and not any(out.iterdir())
+        (out / "new.txt").write_text("complete", encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+
+
+def test_read_marker_needs_every_file_and_valid_json(tmp_path):
+    assert read_marker(tmp_path, ["config.json"]) is None
+    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
+    assert read_marker(tmp_path, ["config.json"]) is None  # no marker yet
+    (tmp_path / MARKER).write_text("{not json", encoding="utf-8")
+    assert read_marker(tmp_path, ["config.json"]) is None
+    (tmp_path / MARKER).write_text(json.dumps({"sha256": "ab"}), encoding="utf-8")
+    assert read_marker(tmp_path, ["config.json"]) == {"sha256": "ab"}
+
+
+def test_every_converter_has_ensure():
+    names = [module.__name__.rsplit(".", 1)[1] for module in offline_models.converters()]
+    assert names == ["e5", "gemma"]
+    assert all(callable(module.ensure) for module in offline_models.converters())
