@@ -12,7 +12,7 @@ CONVERTED_FROM recording the GGUF's sha256.
 
 How: the parts are concatenated into one GGUF file in a temporary directory;
 transformers (5.x) reads it with `from_pretrained(..., gguf_file=...)`, which
-dequantises every tensor to float32 (this takes about 2 minutes on 2 CPU
+dequantises every tensor to float32 (this takes about 3 minutes on 2 CPU
 cores, so it is done once and cached).  Before `save_pretrained`, the GGUF
 "quantizer" that transformers attaches to the model is removed
 (`model.hf_quantizer = None` and `config.quantization_config` deleted):
@@ -118,7 +118,7 @@ def ensure(models_dir: Path, log=print) -> Path:
     """Return models_dir / "gemma-3-270m", converting only when missing or incomplete."""
     target = Path(models_dir) / NAME
     if not is_complete(target):
-        log(f"gemma: converting the packaged GGUF into {target} (about 2 minutes, once) ...")
+        log(f"gemma: converting the packaged GGUF into {target} (about 3 minutes, once) ...")
         convert(target, log=log)
     return target
 
