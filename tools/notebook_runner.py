@@ -57,8 +57,14 @@ KERNEL_ENV = {
 # Run inside the kernel after the last cell, then removed from the notebook.
 _PROBE = """
 import json as _j, os as _o, platform as _p, resource as _r, sys as _s
-_info = {"python": _p.python_version(), "cpus": _o.cpu_count(),
-         "peak_rss_kb": _r.getrusage(_r.RUSAGE_SELF).ru_maxrss}
+# Peak memory of this kernel.  On Linux read VmHWM: ru_maxrss survives exec(), so it
+# would report the runner's own size at the moment it started the kernel.
+try:
+    with open("/proc/self/status") as _f:
+        _peak = next(int(_l.split()[1]) for _l in _f if _l.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    _peak = _r.getrusage(_r.RUSAGE_SELF).ru_maxrss
+_info = {"python": _p.python_version(), "cpus": _o.cpu_count(), "peak_rss_kb": _peak}
 for _name in ("torch", "transformers", "peft", "numpy"):
     if _name in _s.modules:
         _info[_name] = _s.modules[_name].__version__
