@@ -1,11 +1,16 @@
 # The two commands of the README:  make serve  and  make test.
-# Both create or refresh .venv from the pinned requirements first.
+# Every target creates or refreshes .venv from the pinned requirements first.
+#
+# The build has two stages (tools/README.md):
+#   1. python -m tools.prebuild   convert offline models, execute changed notebooks,
+#                                 write the generated files (generated/, docs/notebooks/)
+#   2. mkdocs                      render those plain files
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.requirements-installed
 
-.PHONY: serve test build notebooks clean
+.PHONY: serve test test-fast build notebooks clean
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -14,17 +19,22 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-serve: $(STAMP)          ## build (executing changed notebooks) and serve at http://127.0.0.1:8000
-	$(BIN)/mkdocs serve --strict -a 127.0.0.1:8000
+serve: $(STAMP)          ## preview at http://127.0.0.1:8000; executes nothing (run `make notebooks` for that)
+	$(BIN)/python -m tools.prebuild --no-execute
+	$(BIN)/mkdocs serve -a 127.0.0.1:8000
 
-test: $(STAMP)           ## the whole test suite, including both strict builds with every notebook executed
+test: $(STAMP)           ## the whole test suite: both strict builds with every notebook executed, browser tests
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)      ## under a minute: content, sources, glossary, tool units; no site build, no notebook runs
+	$(BIN)/python -m pytest -m "not slow" -q
 
 build: $(STAMP)          ## site/ (hosted) with the offline zip inside it, as the deploy workflow does
 	$(BIN)/python -m tools.build_site site
 
-notebooks: $(STAMP)      ## execute the notebooks that changed since their last run
-	$(BIN)/python -m tools.notebook_runner
+notebooks: $(STAMP)      ## execute the notebooks whose inputs changed, and regenerate their pages
+	$(BIN)/python -m tools.prebuild
 
 clean:
-	rm -rf site build .cache .pytest_cache
+	rm -rf site site-offline build .cache .pytest_cache generated
+	find docs/notebooks -mindepth 1 ! -name index.md -exec rm -rf {} +

@@ -1,5 +1,12 @@
-"""Shared fixtures: the site is built once per test session, both variants,
-strictly, with every notebook executed (cached by content)."""
+"""Shared fixtures and the two test tiers.
+
+`make test` runs everything.  `make test-fast` runs `pytest -m "not slow"`:
+content, sources, glossary and tool units, with no site build and no notebook
+execution.  A test is slow when it uses the built site (the `site`, `server`
+or `browser` fixtures) or is marked `@pytest.mark.slow` (it executes notebooks
+or converts models).  The site is built once per test session, both variants,
+strictly, with every notebook executed (cached by its inputs).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +21,13 @@ import pytest
 from tools import build_site
 
 ROOT = Path(__file__).resolve().parent.parent
+SLOW_FIXTURES = {"site", "server", "browser", "project", "model_dir"}  # model_dir: converts a model
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def mkdocs_config(name: str = "mkdocs.yml"):

@@ -2,8 +2,15 @@
 
     python -m tools.build_site OUT
 
+1. `tools.prebuild`: convert the offline models, execute the notebooks whose
+   inputs changed, write the generated files (glossary, tooltips, notebook pages);
+2. `mkdocs build --strict` twice, which only renders files:
+
 OUT/            the hosted site, with OUT/downloads/llm-roadmap-offline.zip
 OUT-offline/    the offline variant (works from file://), zipped into the above
+
+One build at a time per checkout (a lock in .cache/): two builds would write
+the same generated files.
 """
 
 from __future__ import annotations
@@ -15,6 +22,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tools import glossary, offline_models, prebuild  # noqa: E402
+from tools.notebook_meta import NotebookError  # noqa: E402
+from tools.user_cache import file_lock  # noqa: E402
+
 ZIP_NAME = "llm-roadmap-offline"
 
 
@@ -37,12 +50,17 @@ def mkdocs_build(config: str, out: Path, root: Path = ROOT, env: dict | None = N
 def build(out: Path, log=print) -> tuple[Path, Path]:
     out = out.resolve()
     offline = out.with_name(out.name + "-offline")
-    log(mkdocs_build("mkdocs-offline.yml", offline))
-    log(mkdocs_build("mkdocs.yml", out))
+    with file_lock(ROOT / ".cache" / "build.lock", log=log):
+        try:
+            prebuild.prebuild(execute=True, log=log)
+        except (prebuild.BuildError, NotebookError, glossary.GlossaryError, offline_models.ModelError) as exc:
+            raise BuildError(str(exc)) from exc
+        log(mkdocs_build("mkdocs-offline.yml", offline))
+        log(mkdocs_build("mkdocs.yml", out))
     downloads = out / "downloads"
     downloads.mkdir(parents=True, exist_ok=True)
     # The zip unpacks to one folder, llm-roadmap-offline/, holding index.html.
-    staging = out.parent / f".{ZIP_NAME}"
+    staging = out.parent / f".{ZIP_NAME}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(offline, staging / ZIP_NAME)
     shutil.make_archive(str(downloads / ZIP_NAME), "zip", staging)
@@ -56,5 +74,5 @@ if __name__ == "__main__":
     try:
         site, offline = build(Path(sys.argv[1]))
     except BuildError as exc:
-        sys.exit(str(exc))
+        sys.exit(f"ERROR: {exc}")
     print(f"built {site} and {offline}")

@@ -1,48 +1,77 @@
-"""Execute the notebooks in notebooks/ for real, with a content-keyed cache.
+"""Execute the notebooks in notebooks/ for real, cached by what can change their outputs.
 
 This module knows nothing about the site generator: it turns clean source
-notebooks into executed copies (outputs + run info in the notebook metadata)
-that any renderer can show.  The MkDocs hook in tools/hooks.py only calls
-`execute_all()`.
+notebooks into executed copies (outputs, plus run info in the notebook
+metadata) that tools/notebook_render.py turns into pages.
 
-    python -m tools.notebook_runner            # execute what changed
-    python -m tools.notebook_runner --force    # execute everything
+    python -m tools.notebook_runner                 # execute what changed
+    python -m tools.notebook_runner --force         # execute everything
+    python -m tools.notebook_runner --status        # which notebooks are stale, execute nothing
+    python -m tools.notebook_runner --cache-key     # one key over every notebook (for CI caches)
+    python -m tools.notebook_runner --clear notebooks/X.ipynb   # strip outputs before committing
 
-Cache key: the notebook's bytes, requirements.txt, the data files under
-notebooks/data/, the offline-model converters and this file.  Any change
-re-runs the notebook.  Before the first notebook runs, the offline models
-are converted (tools/offline_models, cached on disk).
+Cache key of a notebook (see `key_inputs`): its code cells (not its Markdown),
+the kernel environment, the installed versions of the packages its kernel
+imports and of everything they depend on (not pytest, mkdocs or playwright),
+its own data files, and the offline-model converters it uses.  Executed copies
+live outside the clone, in the user cache (~/.cache/llm-roadmap/executed, or
+$LLM_ROADMAP_CACHE), so every clone on a machine shares them.
+
+Each execution runs in a scratch working directory (its data files copied in,
+TMPDIR inside it, removed afterwards) with network access blocked, under a
+wall-clock limit of 3x the notebook's budget; the build fails when a cell
+fails, the kernel dies, an output is too long, or the repository changed.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as dt
 import hashlib
 import json
 import os
+import platform
+import re
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 from tools import offline_models  # noqa: E402
-NOTEBOOK_DIR = ROOT / "notebooks"
-CACHE_DIR = ROOT / ".cache" / "executed"
-CELL_TIMEOUT_S = 900
+from tools.user_cache import cache_root  # noqa: E402
+from tools.notebook_meta import NOTEBOOK_DIR, Notebook, NotebookError, load, load_all, read  # noqa: E402,F401
 
-# Environment of the kernel: never reach a model hub, keep outputs free of
-# progress bars.  Notebooks read USE_HF_HUB ("auto" in Colab) to pick a path.
+# Bump when a change to this runner changes what an executed notebook contains.
+RUNNER_VERSION = "2"
+# A cell may print at most this much (a page with a 200,000-line output is 5 MB).
+MAX_OUTPUT_LINES = 2000
+MAX_OUTPUT_BYTES = 256 * 1024
+CONVERTERS_DIR = ROOT / "tools" / "offline_models"
+KEEP_PER_NOTEBOOK = 3  # executed copies kept per notebook in the shared cache
+# Proxies on a closed local port: urllib, requests, httpx and pip fail at once;
+# 127.0.0.1 stays reachable for servers a notebook starts itself.
+CLOSED_PROXY = "http://127.0.0.1:9"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def executed_dir() -> Path:
+    return cache_root() / "executed"
+
+
+# Environment of the kernel: never reach a model hub or the network, keep outputs
+# free of progress bars.  Notebooks read USE_HF_HUB ("auto" in Colab) to pick a path.
 KERNEL_ENV = {
     "USE_HF_HUB": "0",
-    "LLM_ROADMAP_MODELS": str(offline_models.MODELS_DIR),
     "HF_HUB_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
@@ -52,11 +81,17 @@ KERNEL_ENV = {
     "TOKENIZERS_PARALLELISM": "false",
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
     "PYTHONHASHSEED": "0",
+    "PIP_NO_INDEX": "1",
+    **{name: CLOSED_PROXY for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+                                        "http_proxy", "https_proxy", "all_proxy")},
+    "NO_PROXY": "127.0.0.1,localhost",
+    "no_proxy": "127.0.0.1,localhost",
 }
 
 # Run inside the kernel after the last cell, then removed from the notebook.
 _PROBE = """
 import json as _j, os as _o, platform as _p, resource as _r, sys as _s
+from importlib import metadata as _m
 # Peak memory of this kernel.  On Linux read VmHWM: ru_maxrss survives exec(), so it
 # would report the runner's own size at the moment it started the kernel.
 try:
@@ -64,124 +99,314 @@ try:
         _peak = next(int(_l.split()[1]) for _l in _f if _l.startswith("VmHWM:"))
 except (OSError, StopIteration):
     _peak = _r.getrusage(_r.RUSAGE_SELF).ru_maxrss
-_info = {"python": _p.python_version(), "cpus": _o.cpu_count(), "peak_rss_kb": _peak}
-for _name in ("torch", "transformers", "peft", "numpy"):
-    if _name in _s.modules:
-        _info[_name] = _s.modules[_name].__version__
+_info = {"python": _p.python_version(), "cpus": _o.cpu_count(), "peak_rss_kb": _peak, "packages": {}}
+for _name in %(packages)r:
+    try:
+        _info["packages"][_name] = _m.version(_name)
+    except _m.PackageNotFoundError:
+        pass
 if "torch" in _s.modules and _s.modules["torch"].cuda.is_available():
     _info["gpu"] = _s.modules["torch"].cuda.get_device_name(0)
 print(_j.dumps(_info))
 """
 
 
-class NotebookError(RuntimeError):
-    """A notebook is malformed or one of its cells failed."""
+# ---------------------------------------------------------------- cache key --
+
+def code_sources(nb: nbformat.NotebookNode) -> list[str]:
+    return [cell.source for cell in nb.cells if cell.cell_type == "code"]
+
+
+def imported_modules(nb: nbformat.NotebookNode) -> set[str]:
+    """Top-level names of every module the code cells import (IPython magics skipped)."""
+    names = set()
+    for source in code_sources(nb):
+        lines = [line if not line.lstrip().startswith(("%", "!")) else "" for line in source.splitlines()]
+        try:
+            tree = ast.parse("\n".join(lines))
+        except SyntaxError:
+            continue  # the kernel will report it, with the cell number
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+@lru_cache(maxsize=None)
+def _module_distributions() -> dict[str, list[str]]:
+    return importlib_metadata.packages_distributions()
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def direct_distributions(notebook: Notebook) -> list[str]:
+    """The installed distributions the notebook imports itself, plus its declared packages."""
+    mapping = _module_distributions()
+    dists = {_canonical(d) for module in imported_modules(notebook.nb) for d in mapping.get(module, [])}
+    dists.update(_canonical(p) for p in notebook.packages)
+    return sorted(dists)
+
+
+@lru_cache(maxsize=None)
+def _requirements(dist: str) -> tuple[str, ...]:
+    """Names of what `dist` needs (its extras and unmet markers excluded)."""
+    from packaging.requirements import Requirement
+
+    try:
+        requires = importlib_metadata.requires(dist) or []
+    except importlib_metadata.PackageNotFoundError:
+        return ()
+    names = []
+    for line in requires:
+        req = Requirement(line)
+        if req.marker is None or req.marker.evaluate({"extra": ""}):
+            names.append(_canonical(req.name))
+    return tuple(names)
+
+
+def kernel_distributions(notebook: Notebook) -> list[str]:
+    """Everything the notebook's kernel can load: its imports, the kernel itself, and all their dependencies."""
+    todo = [*direct_distributions(notebook), "ipykernel", "matplotlib-inline"]
+    seen: set[str] = set()
+    while todo:
+        dist = todo.pop()
+        if dist in seen:
+            continue
+        seen.add(dist)
+        todo.extend(_requirements(dist))
+    return sorted(seen)
+
+
+def _installed_version(dist: str) -> str | None:
+    try:
+        return importlib_metadata.version(dist)
+    except importlib_metadata.PackageNotFoundError:
+        return None
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def key_inputs(notebook: Notebook, version=_installed_version) -> dict:
+    """Everything that can change the outputs of `notebook`, as a JSON-able dict."""
+    models_dir = CONVERTERS_DIR
+    return {
+        "runner": RUNNER_VERSION,
+        "code": code_sources(notebook.nb),
+        "kernel": {"env": KERNEL_ENV, "python": platform.python_version(),
+                   "implementation": platform.python_implementation(), "machine": platform.machine()},
+        "packages": {dist: version(dist) for dist in kernel_distributions(notebook)},
+        "data": {name: _sha256(path) for name, path in zip(notebook.data, notebook.data_files())},
+        "models": {name: [_sha256(models_dir / f"{name}.py"), _sha256(models_dir / "__init__.py")]
+                   for name in notebook.models},
+    }
+
+
+def cache_key(notebook: Notebook, version=_installed_version) -> str:
+    blob = json.dumps(key_inputs(notebook, version), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def executed_path(notebook: Notebook) -> Path:
+    return executed_dir() / f"{notebook.stem}.{cache_key(notebook)}.ipynb"
+
+
+def latest_executed(notebook: Notebook) -> Path | None:
+    """The most recent executed copy of this notebook, whatever its inputs were (for `mkdocs serve`)."""
+    copies = sorted(executed_dir().glob(f"{notebook.stem}.*.ipynb"), key=lambda p: p.stat().st_mtime)
+    return copies[-1] if copies else None
+
+
+# ---------------------------------------------------------------- execution --
+
+def _clean(text: str) -> str:
+    return ANSI.sub("", text)
+
+
+WATCHED = ("notebooks", "docs", "includes", "overrides")  # where a stray write would end up on the site
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Size and mtime of the files a notebook could write by mistake: the repository's top
+    level and the content folders (generated pages, caches and build outputs excluded)."""
+    state = {}
+
+    def add(path: Path):
+        try:
+            stat = path.stat()
+        except OSError:
+            return
+        state[path.relative_to(root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+
+    for path in root.iterdir():
+        if path.is_file():
+            add(path)
+    for folder in WATCHED:
+        for dirpath, dirnames, filenames in os.walk(root / folder):
+            here = Path(dirpath)
+            dirnames[:] = [d for d in dirnames if d not in ("__pycache__", ".ipynb_checkpoints")]
+            if here == root / "docs" / "notebooks":  # written by tools.prebuild, not by notebooks
+                dirnames[:] = []
+                filenames = [f for f in filenames if f == "index.md"]
+            for name in filenames:
+                add(here / name)
+    return state
+
+
+def _repository_changes(before: dict, after: dict) -> list[str]:
+    """Files created or deleted anywhere, or modified under notebooks/.  (Someone editing
+    pages while notebooks execute changes existing files elsewhere; a notebook writing
+    by mistake creates files, or rewrites its own data.)"""
+    created_or_deleted = set(before) ^ set(after)
+    modified = {p for p in set(before) & set(after) if before[p] != after[p] and p.startswith("notebooks/")}
+    return sorted(created_or_deleted | modified)
+
+
+def _check_outputs(nb: nbformat.NotebookNode, name: str) -> None:
+    for index, cell in enumerate(nb.cells, start=1):
+        text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream")
+        text += "".join(o.get("data", {}).get("text/plain", "") for o in cell.get("outputs", [])
+                        if o.output_type in ("display_data", "execute_result") and len(o.get("data", {})) == 1)
+        lines, size = text.count("\n"), len(text.encode())
+        if lines > MAX_OUTPUT_LINES or size > MAX_OUTPUT_BYTES:
+            raise NotebookError(
+                f"{name}: cell {index} printed {lines} lines ({size // 1024} KB); the limit is "
+                f"{MAX_OUTPUT_LINES} lines or {MAX_OUTPUT_BYTES // 1024} KB per cell. Print a summary "
+                "(df.head(), a few examples) instead of everything.")
+
+
+def _kernel_manager(scratch: Path):
+    """A kernel talking over local sockets in `scratch` (no TCP, so no unencrypted-TCP warning)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    km = AsyncKernelManager(kernel_name="python3")
+    if os.name == "posix":
+        km.transport = "ipc"
+        km.ip = str(scratch / "kernel")
+        km.connection_file = str(scratch / "kernel.json")
+    return km
+
+
+def execute(notebook: Notebook, out_path: Path, log=print) -> dict:
+    """Execute `notebook` top to bottom in a fresh kernel; write the executed copy to `out_path`."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    name = notebook.path.name
+    nb = nbformat.from_dict(json.loads(json.dumps(notebook.nb)))  # a copy: the source stays clean
+    limit, budget = notebook.limit_seconds, notebook.budget_seconds
+    before = _snapshot(ROOT)
+    scratch = Path(tempfile.mkdtemp(prefix=f"llm-roadmap-{notebook.stem}-"))
+    try:
+        work = scratch / "work"
+        for rel, src in zip(notebook.data, notebook.data_files()):
+            (work / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, work / rel)
+        work.mkdir(exist_ok=True)
+        (scratch / "tmp").mkdir()
+        env = {**os.environ, **KERNEL_ENV, "TMPDIR": str(scratch / "tmp"),
+               "LLM_ROADMAP_MODELS": str(offline_models.MODELS_DIR)}
+        client = NotebookClient(nb, timeout=limit, kernel_name="python3", km=_kernel_manager(scratch),
+                                shutdown_kernel="immediate", resources={"metadata": {"path": str(work)}})
+        client.owns_km = True  # so that nbclient shuts the kernel down when the block ends
+        started = time.monotonic()
+        with client.setup_kernel(env=env):
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                remaining = limit - (time.monotonic() - started)
+                client.timeout = max(1, int(remaining))
+                try:
+                    if remaining <= 0:
+                        raise CellTimeoutError("no time left")
+                    client.execute_cell(cell, index)
+                except CellTimeoutError as exc:
+                    raise NotebookError(
+                        f"{name} exceeded its limit of {limit} s (budget {budget} s) in cell {index + 1}; "
+                        "make it faster or raise budget_seconds in its metadata") from exc
+                except DeadKernelError as exc:
+                    raise NotebookError(
+                        f"{name}: the kernel died in cell {index + 1} (out of memory, or the code ended the "
+                        f"process, e.g. os._exit). The cell starts:\n{cell.source[:300]}") from exc
+                except CellExecutionError as exc:
+                    raise NotebookError(
+                        f"{name}: cell {index + 1} failed (notebook stops here; fix it and rebuild):\n"
+                        f"{_clean(str(exc))}") from exc
+            wall_s = time.monotonic() - started
+            probe = nbformat.v4.new_code_cell(_PROBE % {"packages": direct_distributions(notebook)})
+            nb.cells.append(probe)
+            client.execute_cell(probe, len(nb.cells) - 1)
+            nb.cells.pop()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    paths = _repository_changes(before, _snapshot(ROOT))
+    if paths:
+        raise NotebookError(f"{name} changed files in the repository: {', '.join(paths[:10])}. "
+                            "Notebooks write only into their working directory (or tempfile).")
+    _check_outputs(nb, name)
+    stdout = "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout")
+    info = json.loads(stdout.strip().splitlines()[-1])
+    info.update(wall_seconds=round(wall_s, 1), date=dt.date.today().isoformat(),
+                budget_seconds=budget, cache_key=out_path.stem.rsplit(".", 1)[-1])
+    nb.metadata["run_info"] = info
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    nbformat.write(nb, tmp)
+    tmp.replace(out_path)
+    return info
 
 
 @dataclass
 class Result:
-    source: Path
-    executed: Path
+    notebook: Notebook
+    executed: Path | None   # None: never executed (only with execute=False)
     cached: bool
+    stale: bool = False     # the executed copy is from older inputs (only with execute=False)
 
 
-def cache_key(notebook: Path) -> str:
-    digest = hashlib.sha256()
-    inputs = [notebook, ROOT / "requirements.txt", Path(__file__),
-              *sorted((ROOT / "tools" / "offline_models").glob("*.py"))]
-    data_dir = notebook.parent / "data"
-    if data_dir.is_dir():
-        inputs += sorted(p for p in data_dir.rglob("*") if p.is_file())
-    for path in inputs:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes() if path.exists() else b"")
-    return digest.hexdigest()[:16]
+def _prune(notebook: Notebook, keep: Path) -> None:
+    """Keep `keep` and the newest few other copies (other clones and branches may want them)."""
+    others = sorted((p for p in executed_dir().glob(f"{notebook.stem}.*.ipynb") if p != keep),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in others[KEEP_PER_NOTEBOOK - 1:]:
+        old.unlink(missing_ok=True)
 
 
-def check_clean(nb: nbformat.NotebookNode, name: str) -> None:
-    """Sources are committed without outputs and execution counts."""
-    for index, cell in enumerate(nb.cells, start=1):
-        if cell.cell_type != "code":
-            continue
-        if cell.get("outputs") or cell.get("execution_count") is not None:
-            raise NotebookError(
-                f"{name}: cell {index} has committed outputs or an execution count. "
-                f"Clear them before committing (e.g. `jupyter nbconvert --clear-output --inplace {name}`)."
-            )
-
-
-def load_source(path: Path) -> nbformat.NotebookNode:
-    try:
-        nb = nbformat.read(path, as_version=4)
-        nbformat.validate(nb)
-    except Exception as exc:  # nbformat raises several unrelated types
-        raise NotebookError(f"{path.name}: not a valid notebook: {exc}") from exc
-    check_clean(nb, path.name)
-    return nb
-
-
-def execute(path: Path, out_path: Path) -> None:
-    nb = load_source(path)
-    env = {**os.environ, **KERNEL_ENV}
-    client = NotebookClient(
-        nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    started = time.monotonic()
-    with client.setup_kernel(env=env):
-        for index, cell in enumerate(nb.cells):
-            try:
-                client.execute_cell(cell, index)
-            except (CellExecutionError, CellTimeoutError) as exc:
-                raise NotebookError(
-                    f"{path.name}: cell {index + 1} failed "
-                    f"(notebook stops here; fix it and rebuild):\n{exc}"
-                ) from exc
-        wall_s = time.monotonic() - started
-        probe = nbformat.v4.new_code_cell(_PROBE)
-        nb.cells.append(probe)
-        client.execute_cell(probe, len(nb.cells) - 1)
-        nb.cells.pop()
-    stdout = "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout")
-    info = json.loads(stdout.strip().splitlines()[-1])
-    info.update(wall_seconds=round(wall_s, 1), date=dt.date.today().isoformat())
-    nb.metadata["run_info"] = info
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_suffix(".tmp")
-    nbformat.write(nb, tmp)
-    tmp.replace(out_path)
-
-
-def executed_path(source: Path) -> Path:
-    return CACHE_DIR / f"{source.stem}.{cache_key(source)}.ipynb"
-
-
-def execute_all(force: bool = False, notebook_dir: Path = NOTEBOOK_DIR,
-                log=print, cached_only: bool = False) -> list[Result]:
-    results = []
-    models_ready = False
-    for source in sorted(notebook_dir.glob("*.ipynb")):
-        target = executed_path(source)
+def execute_all(notebooks: list[Notebook] | None = None, force: bool = False, execute_stale: bool = True,
+                log=print) -> list[Result]:
+    """Execute the notebooks whose inputs changed.  With execute_stale=False nothing runs:
+    each result points at the last executed copy, marked stale when its inputs differ."""
+    notebooks = load_all() if notebooks is None else notebooks
+    results, todo = [], []
+    for notebook in notebooks:
+        target = executed_path(notebook)
         if target.exists() and not force:
-            load_source(source)  # still refuse committed outputs
-            results.append(Result(source, target, cached=True))
-            continue
-        if cached_only:
-            log(f"skipping {source.name}: not executed yet")
-            continue
-        if not models_ready:
-            offline_models.ensure_all(log=log)
-            models_ready = True
-        log(f"executing {source.name} ...")
-        execute(source, target)
-        info = nbformat.read(target, as_version=4).metadata["run_info"]
-        log(f"executed {source.name} in {info['wall_seconds']} s")
-        for stale in CACHE_DIR.glob(f"{source.stem}.*.ipynb"):
-            if stale != target:
-                stale.unlink()
-        results.append(Result(source, target, cached=False))
+            results.append(Result(notebook, target, cached=True))
+        elif not execute_stale:
+            results.append(Result(notebook, latest_executed(notebook), cached=True, stale=True))
+        else:
+            todo.append(notebook)
+            results.append(Result(notebook, target, cached=False))
+    needed_models = sorted({m for nb in todo for m in nb.models})
+    if needed_models:
+        offline_models.ensure_all(names=needed_models, log=log)
+    for number, notebook in enumerate(todo, start=1):
+        log(f"[{number}/{len(todo)}] executing {notebook.path.name} (budget {notebook.budget_seconds} s, "
+            f"limit {notebook.limit_seconds} s), started {dt.datetime.now():%H:%M:%S} ...")
+        info = execute(notebook, executed_path(notebook), log=log)
+        log(f"[{number}/{len(todo)}] {notebook.path.name} done in {info['wall_seconds']} s, "
+            f"peak memory {info['peak_rss_kb'] // 1024} MB")
+        _prune(notebook, executed_path(notebook))
     return results
 
+
+# -------------------------------------------------------------- run info text --
 
 def describe_run(info: dict) -> str:
     """The run-info line shown on each notebook page, in Chinese."""
@@ -190,24 +415,52 @@ def describe_run(info: dict) -> str:
     peak_gb = info["peak_rss_kb"] / 1024 / 1024
     peak = f"{peak_gb:.1f} GB" if peak_gb >= 1 else f"{peak_gb * 1024:.0f} MB"
     device = f"GPU（{info['gpu']}）" if info.get("gpu") else f"{info['cpus']} 核 CPU"
-    versions = [f"Python {info['python']}"] + [
-        f"{name} {info[name]}" for name in ("torch", "transformers", "peft") if name in info
-    ]
-    return (f"在 {device} 上实测：{duration}，峰值内存 {peak} · "
-            + " · ".join(versions) + f" · 验证于 {info['date']}")
+    versions = [f"Python {info['python']}"] + [f"{name} {v}" for name, v in sorted(info.get("packages", {}).items())]
+    return f"在 {device} 上实测：{duration}，峰值内存 {peak} · " + " · ".join(versions) + f" · 验证于 {info['date']}"
+
+
+# ---------------------------------------------------------------------- CLI --
+
+def clear_outputs(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(nb, path)
+
+
+def combined_key(notebooks: list[Notebook]) -> str:
+    digest = hashlib.sha256()
+    for notebook in notebooks:
+        digest.update(f"{notebook.stem}={cache_key(notebook)}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="ignore the cache")
-    parser.add_argument("--notebooks", type=Path, default=NOTEBOOK_DIR)
+    parser.add_argument("--status", action="store_true", help="report what is stale, execute nothing")
+    parser.add_argument("--cache-key", action="store_true", help="print one key over every notebook's inputs")
+    parser.add_argument("--clear", nargs="+", type=Path, metavar="NOTEBOOK", help="strip outputs in place")
     args = parser.parse_args(argv)
     try:
-        for result in execute_all(args.force, args.notebooks):
+        if args.clear:
+            for path in args.clear:
+                clear_outputs(path)
+            return 0
+        notebooks = load_all()
+        if args.cache_key:
+            print(combined_key(notebooks))
+            return 0
+        for result in execute_all(notebooks, force=args.force, execute_stale=not args.status):
+            name = result.notebook.path.name
+            if result.executed is None:
+                print(f"{name}: never executed (run make notebooks)")
+                continue
             info = nbformat.read(result.executed, as_version=4).metadata["run_info"]
-            state = "cached" if result.cached else "ran"
-            print(f"{result.source.name}: {state} · {describe_run(info)}")
-    except NotebookError as exc:
+            state = "stale" if result.stale else "cached" if result.cached else "ran"
+            print(f"{name}: {state} · {describe_run(info)}")
+    except (NotebookError, offline_models.ModelError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
     return 0

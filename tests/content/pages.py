@@ -7,6 +7,12 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 STAGES = sorted((DOCS / "stages").glob("0*.md"))
+
+
+def source_pages() -> list[Path]:
+    """The hand-written Markdown pages (not the notebook pages tools.prebuild writes into docs/notebooks/)."""
+    generated = DOCS / "notebooks"
+    return sorted(p for p in DOCS.rglob("*.md") if p.parent != generated or p.name == "index.md")
 SKELETON = ["学习目标", "核心知识", "推荐资源", "动手实践", "阶段评估", "常见误区", "时间安排"]
 
 

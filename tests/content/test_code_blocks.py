@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-from tests.content.pages import DOCS
+from tests.content.pages import DOCS, source_pages
 
 BLOCK = re.compile(r"^( *)```python[^\n]*\n(.*?)^\1```", re.M | re.S)
-BLOCKS = [(page, i, m[2]) for page in sorted(DOCS.rglob("*.md"))
+BLOCKS = [(page, i, m[2]) for page in source_pages()
           for i, m in enumerate(BLOCK.finditer(page.read_text(encoding="utf-8")))]
 
 

@@ -5,30 +5,25 @@ import re
 import nbformat
 import pytest
 
-from tests.conftest import ROOT
+from tools import notebook_meta
 from tools.notebook_runner import executed_path
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-# Wall-time budgets on 2 CPU cores, in seconds (from the issues).
-BUDGET_S = {
-    "01-neural-network-from-scratch": 60,
-    "02-mini-transformer": 180,
-    "03-bert-chinese-sentiment": 360,
-    "04-lora-finetuning": 480,
-}
+NOTEBOOKS = notebook_meta.sources()
 NOISE = re.compile(r"Glyph \d+ .*missing from (current )?font|\d+%\|[█▉▊▋▌▍▎▏ ]+\||Warning|warn\(", re.I)
 
 
 @pytest.fixture(scope="module")
 def executed(site):  # the site fixture executes every notebook
-    return {p.stem: nbformat.read(executed_path(p), as_version=4) for p in NOTEBOOKS}
+    return {p.stem: nbformat.read(executed_path(notebook_meta.load(p)), as_version=4) for p in NOTEBOOKS}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_within_time_budget(executed, path):
+    """The budget on 2 cores is in the notebook's metadata (llm_roadmap.budget_seconds)."""
+    budget = notebook_meta.load(path).budget_seconds
     info = executed[path.stem].metadata["run_info"]
-    assert path.stem in BUDGET_S, f"give {path.name} a time budget"
-    assert info["wall_seconds"] <= BUDGET_S[path.stem], info
+    assert info["wall_seconds"] <= budget, (f"{path.name} took {info['wall_seconds']} s, over its budget of "
+                                            f"{budget} s: make it faster or raise budget_seconds")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -1,4 +1,7 @@
-"""Notebook sources: valid, committed clean, and ready for Colab."""
+"""Notebook sources: valid, committed clean, described by their metadata, ready for Colab.
+
+Adding a notebook is adding the .ipynb and one nav line (CONTRIBUTING.md); each
+test here names what was forgotten."""
 
 import re
 
@@ -6,11 +9,14 @@ import nbformat
 import pytest
 
 from tests.conftest import ROOT
-from tools.notebook_runner import NotebookError, check_clean
+from tools import notebook_meta, notebook_runner
+from tools.notebook_meta import NotebookError, check_clean
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = notebook_meta.sources()
+SHARED = ROOT / "notebooks" / "shared"
 PINS = dict(re.findall(r"^([A-Za-z0-9_.\-]+)==([^\s#]+)", (ROOT / "requirements.txt").read_text(), re.M))
 PIP_INSTALL = re.compile(r"^\s*[%!]pip install (.+)$", re.M)
+NAV_ENTRY = re.compile(r"^\s*-\s*(.+?):\s*notebooks/(\S+)\.md\s*$", re.M)
 
 
 def normalise(name):
@@ -25,17 +31,107 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_valid_and_committed_without_outputs(path):
-    nb = nbformat.read(path, as_version=4)
-    nbformat.validate(nb)
-    check_clean(nb, path.name)
-    assert nb.metadata.kernelspec.name == "python3"
+def test_valid_clean_and_described_by_metadata(path):
+    notebook_meta.load(path)  # raises NotebookError naming the file and what is missing
 
 
 def test_check_clean_rejects_outputs():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1", execution_count=1)])
     with pytest.raises(NotebookError, match="committed outputs"):
         check_clean(nb, "x.ipynb")
+
+
+def _write(tmp_path, nb, name="05-new-notebook.ipynb"):
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / name
+    nbformat.write(nb, path)
+    return path
+
+
+def test_missing_or_incomplete_metadata_is_named(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 新")])
+    with pytest.raises(NotebookError, match=r"05-new-notebook.ipynb: metadata.llm_roadmap is missing"):
+        notebook_meta.load(_write(tmp_path, nb))
+    nb.metadata["llm_roadmap"] = {"title": "新", "stages": ["09-nowhere"], "summary": "s", "budget_seconds": "60"}
+    with pytest.raises(NotebookError, match="budget_seconds must be a int"):
+        notebook_meta.load(_write(tmp_path, nb))
+    nb.metadata["llm_roadmap"]["budget_seconds"] = 60
+    with pytest.raises(NotebookError, match="stage '09-nowhere' is not a page"):
+        notebook_meta.load(_write(tmp_path, nb))
+    nb.metadata["llm_roadmap"].update(stages=["02-foundations"], data=["data/missing.csv"])
+    with pytest.raises(NotebookError, match="data file 'data/missing.csv' does not exist"):
+        notebook_meta.load(_write(tmp_path, nb))
+
+
+def test_invalid_json_is_reported_with_line_and_column(tmp_path):
+    path = tmp_path / "05-broken.ipynb"
+    path.write_text('{\n  "cells": [\n    {"cell_type": "code",,}\n  ]\n}\n', encoding="utf-8")
+    with pytest.raises(NotebookError, match=r"05-broken.ipynb: invalid JSON at line 3, column 26"):
+        notebook_meta.load(path)
+
+
+def test_every_notebook_has_one_nav_line_with_its_title():
+    nav = dict((stem, title) for title, stem in NAV_ENTRY.findall((ROOT / "mkdocs.yml").read_text(encoding="utf-8")))
+    for path in NOTEBOOKS:
+        title = notebook_meta.load(path).title
+        assert path.stem in nav, (f"{path.name} is not in the nav: add the line "
+                                  f"`- {title}: notebooks/{path.stem}.md` under 动手实践 in mkdocs.yml")
+        assert nav[path.stem] == title, f"mkdocs.yml names {path.stem} {nav[path.stem]!r}, its metadata {title!r}"
+    missing = set(nav) - {p.stem for p in NOTEBOOKS}
+    assert not missing, f"the nav lists notebooks that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stage_pages_link_their_notebooks(path):
+    notebook = notebook_meta.load(path)
+    for stage in notebook.stages:
+        page = (ROOT / "docs" / "stages" / f"{stage}.md").read_text(encoding="utf-8")
+        assert f"../notebooks/{path.stem}.md" in page, (
+            f"{path.name} belongs to stage {stage} (its metadata) but docs/stages/{stage}.md does not link it")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_data_files_and_models_it_uses_are_declared(path):
+    notebook = notebook_meta.load(path)
+    code = "\n".join(notebook_runner.code_sources(notebook.nb))
+    for name in re.findall(r"""["'](data/[^"']+)["']""", code):
+        assert name in notebook.data, f"{path.name} reads {name}: list it in metadata.llm_roadmap.data"
+    for name in re.findall(r"tools\.offline_models import (?:[A-Z_]+, )*(\w+)", code):
+        assert name in notebook.models, f"{path.name} uses the {name} converter: list it in metadata.llm_roadmap.models"
+    if "LLM_ROADMAP_MODELS" in code:
+        assert notebook.models, f"{path.name} loads an offline model: name its converter in metadata.llm_roadmap.models"
+
+
+def test_every_data_file_belongs_to_a_notebook():
+    declared = {(p.parent / d).resolve() for p in NOTEBOOKS for d in notebook_meta.load(p).data}
+    files = {p.resolve() for p in (ROOT / "notebooks" / "data").rglob("*") if p.is_file()}
+    assert files <= declared, f"data files no notebook declares: {sorted(files - declared)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_shared_cells_are_identical_to_their_canonical_file(path):
+    nb = nbformat.read(path, as_version=4)
+    tagged = {}
+    for cell in nb.cells:
+        for tag in cell.metadata.get("tags", []):
+            if tag.startswith("shared:"):
+                tagged[tag.split(":", 1)[1]] = cell.source
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and "shared:" not in str(c.metadata))
+    if "use_chinese_font(" in code:
+        assert "chinese_font" in tagged, f"{path.name} draws Chinese labels: add the cell from notebooks/shared/chinese_font.py"
+    if "USE_HUB" in code:
+        assert "model_source" in tagged, f"{path.name} switches model sources: add the cell from notebooks/shared/model_source.py"
+    for name, source in tagged.items():
+        canonical = SHARED / f"{name}.py"
+        assert canonical.is_file(), f"{path.name}: tag shared:{name} has no file notebooks/shared/{name}.py"
+        assert source.strip() == canonical.read_text(encoding="utf-8").strip(), (
+            f"{path.name}: the shared:{name} cell differs from notebooks/shared/{name}.py; copy the file into the cell")
+
+
+def test_every_shared_file_is_used():
+    used = "".join(p.read_text(encoding="utf-8") for p in NOTEBOOKS)
+    for path in SHARED.glob("*.py"):
+        assert f"shared:{path.stem}" in used, f"no notebook carries notebooks/shared/{path.name}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

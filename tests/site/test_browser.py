@@ -105,7 +105,9 @@ def test_notebook_page_shows_badge_outputs_and_math(page, server):
     expect(badge).to_be_visible()
     assert badge.get_attribute("href").startswith("https://colab.research.google.com/github/")
     expect(page.locator(".nb-run-info")).to_contain_text("峰值内存")
-    expect(page.locator(".jp-OutputArea-output img").first).to_be_visible()
+    expect(page.locator(".nb-figure img").first).to_be_visible()
+    # Code cells are ordinary code blocks: Material gives them copy buttons.
+    expect(page.locator(".nb-input button.md-code__button[data-md-type=copy]").first).to_be_attached()
     expect(page.locator(".katex").first).to_be_attached(timeout=10000)
     assert not foreign(page.requests, "127.0.0.1")
 

@@ -1,14 +1,57 @@
 """Both variants build strictly, and the build output is what a reader needs."""
 
 import re
+import subprocess
+import sys
 
-from tests.site.html import html_files
+from tests.conftest import ROOT
+from tests.site.html import html_files, soup
+from tools import glossary
+
+HOOKS = ROOT / "tools" / "mkdocs_hooks_search_offline.py"
 
 
 def test_strict_builds_log_no_warnings(site):
-    # build_site runs `mkdocs build --strict`, which already fails on warnings;
-    # this also catches warnings from tools that strict mode does not count.
-    assert not re.search(r"^WARNING", site.log, re.M), site.log
+    # build_site runs `mkdocs build --strict`, which already fails on MkDocs warnings;
+    # this also catches warnings from tools that strict mode does not count, wherever
+    # they sit on a line (e.g. "[IPKernelApp] WARNING | ..." from a kernel).
+    problems = [line for line in site.log.splitlines() if re.search(r"\bWARNING\b|Traceback|\bERROR\b", line)]
+    assert not problems, "\n".join(problems)
+
+
+def test_warning_check_sees_kernel_warnings():
+    line = "[IPKernelApp] WARNING | Kernel is running over TCP without encryption."
+    assert re.search(r"\bWARNING\b|Traceback|\bERROR\b", line)
+
+
+def test_hooks_hold_no_content_code():
+    """The hooks import nothing of the project's content tooling (glossary, notebooks, YAML)."""
+    import ast
+
+    tree = ast.parse(HOOKS.read_text(encoding="utf-8"))
+    modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    modules |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert modules <= {"__future__", "json", "pathlib", "mkdocs", "jieba"}, modules
+
+
+def test_site_renders_from_generated_files_without_any_hook(site, tmp_path):
+    """The site generator only renders: built with the hooks removed, the glossary table,
+    the tooltips and the notebook pages with their run info are all there."""
+    config = tmp_path / "mkdocs-no-hooks.yml"
+    config.write_text(f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: {ROOT / 'docs'}\n"
+                      f"theme:\n  custom_dir: {ROOT / 'overrides'}\nhooks: []\n", encoding="utf-8")
+    out = tmp_path / "site"
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(out)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    entries = glossary.load()
+    rows = soup(out / "glossary" / "index.html").select("article table tbody tr")
+    assert len(rows) == len(entries)
+    tooltips = soup(out / "stages" / "03-applications" / "index.html").find_all("abbr", title=True)
+    assert len(tooltips) > 100, len(tooltips)
+    page = soup(out / "notebooks" / "01-neural-network-from-scratch" / "index.html")
+    assert "上实测" in page.select_one(".nb-run-info").get_text()
+    assert page.select(".nb-figure img")
 
 
 def test_notebooks_were_rendered_in_both_variants(site):

@@ -1,32 +1,37 @@
-"""Every notebook page shows its executed outputs, run info, Colab badge and download."""
+"""Every notebook page shows its executed outputs, run info, Colab badge, stages and download."""
 
 import re
 from urllib.parse import urlsplit
 
-import nbformat
 import pytest
 
 from tests.conftest import ROOT, mkdocs_config
 from tests.site.html import resolve, soup
+from tools import notebook_meta
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = notebook_meta.sources()
 CONFIG = mkdocs_config()
 RUN_INFO = re.compile(r"在 (\d+ 核 CPU|GPU（.+）) 上实测：(\d+ 分 )?\d+ 秒，峰值内存 [\d.]+ [MG]B · Python 3\.\d+\.\d+ · "
-                      r"torch [\w.+]+ .*· 验证于 \d{4}-\d{2}-\d{2}")
+                      r".*· 验证于 \d{4}-\d{2}-\d{2}")
+
+
+def page_of(root, stem, variant):
+    return root / "notebooks" / (f"{stem}.html" if variant == "offline" else f"{stem}/index.html")
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 @pytest.mark.parametrize("variant", ["online", "offline"])
 def test_notebook_page(site, notebook, variant):
-    root = getattr(site, variant)
-    page = root / "notebooks" / notebook.stem / "index.html"
-    if variant == "offline":
-        page = root / "notebooks" / f"{notebook.stem}.html"
+    page = page_of(getattr(site, variant), notebook.stem, variant)
     html = soup(page)
+    meta = notebook_meta.load(notebook)
 
     header = html.select_one(".nb-header")
     assert header is not None, "notebook header missing"
+    assert header.find_previous("h1"), "the header sits under the page title"
     assert RUN_INFO.search(header.get_text()), header.get_text()
+    for stage in meta.stages:
+        assert header.select_one(f'a[href*="stages/{stage}"]'), f"no link to stage {stage}"
 
     badge = header.select_one("a.nb-badge")
     url = urlsplit(badge["href"])
@@ -40,20 +45,33 @@ def test_notebook_page(site, notebook, variant):
     download, _ = resolve(page, header.select_one("a.nb-download")["href"])
     assert download.read_bytes() == notebook.read_bytes()
 
-    # Executed, not just converted: there are outputs, and at least one figure.
-    assert html.select(".jp-OutputArea-output"), "no outputs on the page"
+    # Executed, not just converted: code with copy buttons' markup, outputs, and the figures as files.
+    assert html.select(".nb-input pre"), "no code on the page"
+    assert html.select(".nb-output"), "no outputs on the page"
     if "plt." in notebook.read_text(encoding="utf-8"):
-        assert html.select(".jp-OutputArea-output img[src^='data:image/png']"), "no plots"
+        images = html.select(".nb-figure img")
+        assert images, "no plots"
+        for img in images:
+            assert resolve(page, img["src"])[0].is_file(), img["src"]
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_edit_link_points_at_the_notebook_source(site, notebook):
+    page = soup(page_of(site.online, notebook.stem, "online"))
+    edit = page.select_one("a.md-content__button[href*='/notebooks/']")
+    assert edit and edit["href"].endswith(f"/blob/main/notebooks/{notebook.name}"), edit
+
+
+def test_notebooks_index_is_derived_from_metadata(site):
+    page = soup(site.online / "notebooks" / "index.html")
+    rows = page.select("article table tbody tr")
+    assert len(rows) == len(NOTEBOOKS)
+    for row, path in zip(rows, NOTEBOOKS):
+        meta = notebook_meta.load(path)
+        assert row.a.get_text() == meta.title and row.a["href"].rstrip("/").endswith(path.stem)
 
 
 def test_run_info_pattern_is_strict():
-    good = "在 2 核 CPU 上实测：2 分 13 秒，峰值内存 1.2 GB · Python 3.11.7 · torch 2.13.0 · 验证于 2026-11-30"
+    good = "在 2 核 CPU 上实测：2 分 13 秒，峰值内存 1.2 GB · Python 3.11.7 · numpy 2.4.6 · 验证于 2026-11-30"
     assert RUN_INFO.search(good)
     assert not RUN_INFO.search(good.replace("验证于 2026-11-30", ""))
-
-
-def test_every_notebook_is_in_the_nav():
-    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    for notebook in NOTEBOOKS:
-        assert f"notebooks/{notebook.name}" in nav, notebook.name
-    assert all(nbformat.read(nb, as_version=4).cells for nb in NOTEBOOKS)

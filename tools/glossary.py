@@ -1,0 +1,139 @@
+"""The site-wide glossary: includes/glossary/*.yml, one file per area, merged.
+
+From it the prebuild step writes three plain files that any Markdown site
+generator can use (see tools/prebuild.py):
+
+- the glossary table, included by docs/glossary.md as a snippet;
+- the abbreviation list (`*[LoRA]: ...`), appended to every page by
+  pymdownx.snippets `auto_append`, which gives Latin terms their tooltips;
+- the jieba user dictionary for the search index: every Chinese glossary term
+  plus the short hand-kept list in includes/jieba_extra_words.txt.
+
+Errors name the YAML file and the term, never the page that includes them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+GLOSSARY_DIR = ROOT / "includes" / "glossary"
+EXTRA_WORDS = ROOT / "includes" / "jieba_extra_words.txt"
+REQUIRED = ("term", "zh", "en", "definition", "link")
+OPTIONAL = ("where", "aliases")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+# jieba reads "word freq tag" per line: a word must not contain spaces or punctuation.
+JIEBA_WORD = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9]+$")
+
+
+class GlossaryError(ValueError):
+    """A glossary file is malformed; the message names the file and the term."""
+
+
+def _where(path: Path) -> str:
+    try:
+        return path.relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def load(glossary_dir: Path = GLOSSARY_DIR) -> list[dict]:
+    """Every entry of every *.yml file, checked: required fields, known fields, unique terms."""
+    entries, seen = [], {}
+    files = sorted(Path(glossary_dir).glob("*.yml"))
+    if not files:
+        raise GlossaryError(f"no glossary files in {_where(Path(glossary_dir))}")
+    for path in files:
+        where = _where(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise GlossaryError(f"{where}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from exc
+        if data is None:
+            continue
+        if not isinstance(data, list):
+            raise GlossaryError(f"{where}: expected a list of entries (`- term: ...`), got {type(data).__name__}")
+        for index, entry in enumerate(data, start=1):
+            name = entry.get("term") if isinstance(entry, dict) else None
+            label = f"{where}: entry {index}" + (f" ({name})" if name else "")
+            if not isinstance(entry, dict):
+                raise GlossaryError(f"{label}: expected `key: value` fields, got {entry!r}")
+            missing = [f for f in REQUIRED if not str(entry.get(f) or "").strip()]
+            if missing:
+                raise GlossaryError(f"{label}: missing or empty field(s) {', '.join(missing)}")
+            unknown = sorted(set(entry) - set(REQUIRED) - set(OPTIONAL))
+            if unknown:
+                raise GlossaryError(f"{label}: unknown field(s) {', '.join(unknown)} (allowed: "
+                                    f"{', '.join(REQUIRED + OPTIONAL)})")
+            aliases = entry.get("aliases", [])
+            if not isinstance(aliases, list):
+                raise GlossaryError(f"{label}: aliases must be a list, e.g. [LLMOps]")
+            key = str(entry["term"]).lower()
+            if key in seen:
+                raise GlossaryError(f"{label}: the term {entry['term']!r} is already defined in {seen[key]}")
+            seen[key] = where
+            entries.append({**{k: str(v) if k != "aliases" else v for k, v in entry.items()}, "source": where})
+    return entries
+
+
+def abbreviations(entries: list[dict]) -> str:
+    """`*[TERM]: ...` lines for Python-Markdown's abbr extension (Latin terms only:
+    abbr matches on word boundaries, which Chinese text does not have)."""
+    lines = []
+    for entry in entries:
+        for term in [entry["term"], *entry.get("aliases", [])]:
+            if term.isascii():
+                lines.append(f"*[{term}]: {entry['zh']}（{entry['en']}）：{entry['definition']}")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")  # e.g. P(y|x)
+
+
+def table(entries: list[dict]) -> str:
+    """The glossary page's table.  Links are relative to docs/glossary.md."""
+    rows = ["| 术语 | 英文 | 一句话解释 | 详见 |", "| --- | --- | --- | --- |"]
+    for entry in sorted(entries, key=lambda e: e["term"].lower()):
+        target, _, anchor = entry["link"].partition("#")
+        href = f"{target}#{anchor}" if anchor else target
+        name = entry["term"] if entry["term"] == entry["zh"] else f"{entry['zh']}（{entry['term']}）"
+        where = entry.get("where", "正文")
+        rows.append(f"| {_cell(name)} | {_cell(entry['en'])} | {_cell(entry['definition'])} | "
+                    f"[{_cell(where)}]({href}) |")
+    return "\n".join(rows) + "\n"
+
+
+def chinese_terms(entries: list[dict]) -> list[str]:
+    """Chinese names in the glossary that jieba can take as single words."""
+    words = []
+    for entry in entries:
+        for name in [entry["zh"], entry["term"], *entry.get("aliases", [])]:
+            if CJK.search(name) and JIEBA_WORD.match(name) and name not in words:
+                words.append(name)
+    return words
+
+
+def extra_words(path: Path = EXTRA_WORDS) -> list[str]:
+    """The hand-kept words: one per line, # comments allowed."""
+    words = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        word = line.split("#", 1)[0].strip()
+        if not word:
+            continue
+        if not JIEBA_WORD.match(word):
+            raise GlossaryError(f"{_where(path)}: line {number}: {word!r} is not one word "
+                                "(no spaces or punctuation)")
+        words.append(word)
+    return words
+
+
+def jieba_dictionary(entries: list[dict], extra: list[str]) -> str:
+    """jieba's user dictionary format: `word frequency`; a high frequency keeps the word whole."""
+    words = list(dict.fromkeys([*chinese_terms(entries), *extra]))
+    return "".join(f"{word} 2000\n" for word in words)

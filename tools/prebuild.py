@@ -1,0 +1,170 @@
+"""The one build step before any site generator: write plain generated files.
+
+    python -m tools.prebuild               # convert models, execute changed notebooks, write everything
+    python -m tools.prebuild --no-execute  # render the last executed copies, say which are stale (mkdocs serve)
+
+What it writes (all gitignored, all marked as generated):
+
+    generated/snippets/glossary-table.md     the glossary page's table (docs/glossary.md includes it)
+    generated/snippets/abbreviations.md      tooltips, appended to every page (pymdownx.snippets auto_append)
+    generated/snippets/notebooks-table.md    the notebooks index table (docs/notebooks/index.md includes it)
+    generated/jieba_userdict.txt             the search dictionary: glossary terms + includes/jieba_extra_words.txt
+    docs/notebooks/<stem>.md, <stem>/        each executed notebook as a page, with its figures
+    docs/notebooks/<stem>.ipynb              the clean source, for download
+
+A site generator then only renders Markdown: see tools/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tools import glossary, notebook_meta, notebook_render, notebook_runner, offline_models  # noqa: E402
+from tools.notebook_meta import NotebookError  # noqa: E402
+
+GENERATED = ROOT / "generated"
+SNIPPETS = GENERATED / "snippets"
+PAGES = ROOT / "docs" / "notebooks"
+HAND_WRITTEN_PAGES = {"index.md"}  # the only tracked file in docs/notebooks/
+DEFAULT_REPO = re.compile(r'^repo_url:\s*!ENV\s*\[\s*SITE_REPO_URL\s*,\s*"([^"]+)"\s*\]', re.M)
+BRANCH = re.compile(r"^\s*notebook_branch:\s*(\S+)", re.M)
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def write(path: Path, content: str | bytes) -> bool:
+    """Write atomically, and only when the content changed (mkdocs serve reloads on every write)."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return True
+
+
+def repository() -> tuple[str, str]:
+    """(repo URL, notebook branch): SITE_REPO_URL as the workflows set it, else mkdocs.yml's default."""
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    default = DEFAULT_REPO.search(config)
+    branch = BRANCH.search(config)
+    url = os.environ.get("SITE_REPO_URL") or (default and default[1])
+    if not url:
+        raise BuildError("mkdocs.yml: repo_url must read !ENV [SITE_REPO_URL, \"https://github.com/...\"]")
+    return url.rstrip("/"), branch[1] if branch else "main"
+
+
+def colab_url(repo_url: str, branch: str, name: str) -> str:
+    repo = urlparse(repo_url).path.strip("/")
+    return f"https://colab.research.google.com/github/{repo}/blob/{branch}/notebooks/{name}"
+
+
+def write_glossary_files(log=print) -> None:
+    entries = glossary.load()
+    write(SNIPPETS / "glossary-table.md", glossary.table(entries))
+    write(SNIPPETS / "abbreviations.md", glossary.abbreviations(entries))
+    write(GENERATED / "jieba_userdict.txt", glossary.jieba_dictionary(entries, glossary.extra_words()))
+    log(f"glossary: {len(entries)} terms -> generated/snippets/, generated/jieba_userdict.txt")
+
+
+def notebooks_table(notebooks, stage_names) -> str:
+    rows = ["| notebook | 所属阶段 | 你会做什么 |", "| --- | --- | --- |"]
+    for nb in notebooks:
+        stages = "、".join(f"[{stage_names[s]}](../stages/{s}.md)" for s in nb.stages)
+        rows.append(f"| [{nb.title}]({nb.stem}.md) | {stages} | {nb.summary} |")
+    return "\n".join(rows) + "\n"
+
+
+def _notice(result) -> str:
+    if result.executed is None:
+        return ('!!! warning "还没有执行过"\n\n    这一页只有代码，没有输出：运行 `make notebooks` 执行它。'
+                "（只在本地预览时出现；正式构建会先执行每个 notebook。）")
+    if result.stale:
+        return ('!!! warning "输出是旧的"\n\n    这个 notebook 的代码或环境改过，下面是上一次执行的输出：'
+                "运行 `make notebooks` 重新执行。（只在本地预览时出现。）")
+    return ""
+
+
+def write_notebook_pages(results, stage_names, log=print) -> None:
+    repo_url, branch = repository()
+    expected = set(HAND_WRITTEN_PAGES)
+    for result in results:
+        notebook = result.notebook
+        if result.executed is None:
+            nb, info = notebook.nb, None
+        else:
+            executed = nbformat.read(result.executed, as_version=4)
+            nb = executed if result.stale else notebook_render.merge(notebook.nb, executed, notebook.path.name)
+            info = executed.metadata.get("run_info")
+        run_info = notebook_runner.describe_run(info) if info else "尚未执行"
+        markdown, figures = notebook_render.render(
+            notebook, nb, colab_url=colab_url(repo_url, branch, notebook.path.name),
+            stage_names=stage_names, run_info=run_info, notice=_notice(result))
+        markdown = markdown.replace(
+            "---\n", f"---\nedit_url: {repo_url}/blob/{branch}/notebooks/{notebook.path.name}\n", 1)
+        write(PAGES / f"{notebook.stem}.md", markdown)
+        write(PAGES / notebook.path.name, notebook.path.read_bytes())
+        expected |= {f"{notebook.stem}.md", notebook.path.name, notebook.stem}
+        for rel, data in figures.items():
+            write(PAGES / rel, data)
+        figure_dir = PAGES / notebook.stem
+        if figure_dir.is_dir():  # figures of an older run
+            for old in figure_dir.iterdir():
+                if f"{notebook.stem}/{old.name}" not in figures:
+                    old.unlink()
+    for leftover in PAGES.iterdir():  # pages of deleted or renamed notebooks
+        if leftover.name not in expected:
+            log(f"removing {leftover.relative_to(ROOT)} (its notebook is gone)")
+            if leftover.is_dir():
+                for f in leftover.iterdir():
+                    f.unlink()
+                leftover.rmdir()
+            else:
+                leftover.unlink()
+
+
+def prebuild(execute: bool = True, force: bool = False, log=print) -> list:
+    """Write every generated file; execute changed notebooks first when `execute`."""
+    write_glossary_files(log=log)
+    notebooks = notebook_meta.load_all()
+    stage_names = notebook_meta.stage_names()
+    write(SNIPPETS / "notebooks-table.md", notebooks_table(notebooks, stage_names))
+    results = notebook_runner.execute_all(notebooks, force=force, execute_stale=execute, log=log)
+    for result in results:
+        if result.stale or result.executed is None:
+            state = "never executed" if result.executed is None else "stale (shown with its last outputs)"
+            log(f"notebook {result.notebook.path.name}: {state}; run `make notebooks` to execute it")
+    write_notebook_pages(results, stage_names, log=log)
+    log(f"notebooks: {len(results)} pages -> docs/notebooks/")
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-execute", action="store_true",
+                        help="render the last executed copies; execute nothing (for mkdocs serve)")
+    parser.add_argument("--force", action="store_true", help="execute every notebook again")
+    args = parser.parse_args(argv)
+    try:
+        prebuild(execute=not args.no_execute, force=args.force)
+    except (BuildError, NotebookError, glossary.GlossaryError, offline_models.ModelError) as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
