@@ -19,9 +19,8 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-serve: $(STAMP)          ## preview at http://127.0.0.1:8000; executes nothing (run `make notebooks` for that)
-	$(BIN)/python -m tools.prebuild --no-execute
-	$(BIN)/mkdocs serve -a 127.0.0.1:8000
+serve: $(STAMP)          ## preview at http://127.0.0.1:8000; executes no notebook, keeps serving while a build is broken
+	$(BIN)/python -m tools.serve --port 8000
 
 test: $(STAMP)           ## the whole test suite: both strict builds with every notebook executed, browser tests
 	$(BIN)/python -m pytest

@@ -39,7 +39,7 @@ def test_site_renders_from_generated_files_without_any_hook(site, tmp_path):
     the tooltips and the notebook pages with their run info are all there."""
     config = tmp_path / "mkdocs-no-hooks.yml"
     config.write_text(f"INHERIT: {ROOT / 'mkdocs.yml'}\ndocs_dir: {ROOT / 'docs'}\n"
-                      f"theme:\n  custom_dir: {ROOT / 'overrides'}\nhooks: []\nwatch: []\n", encoding="utf-8")
+                      f"theme:\n  custom_dir: {ROOT / 'overrides'}\nhooks: []\n", encoding="utf-8")
     out = tmp_path / "site"
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(out)],
                           cwd=ROOT, capture_output=True, text=True)
