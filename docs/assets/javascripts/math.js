@@ -1,13 +1,50 @@
-// Render the math on the current page with the site's own KaTeX.
-// Every page, notebook pages included, carries arithmatex's \( \) and \[ \] (never a bare $).
+// Math on every page, also after Material's instant navigation: KaTeX (the site's own copy)
+// is loaded the first time a page with a formula is shown, then each formula is rendered.
+// arithmatex writes inline math as \( \) in <span class="arithmatex"> and display math as
+// \[ \] in <div class="arithmatex">.
 (function () {
-  var root = document.querySelector("article") || document.body;
-  renderMathInElement(root, {
-    delimiters: [
-      { left: "\\[", right: "\\]", display: true },
-      { left: "\\(", right: "\\)", display: false }
-    ],
-    ignoredClasses: ["nb-output", "highlight"],
-    throwOnError: false
-  });
+  var base = new URL("../vendor/katex/", document.currentScript.src).href;
+  var loading = null;
+
+  function load(tag, attrs) {
+    return new Promise(function (resolve, reject) {
+      var el = document.createElement(tag);
+      Object.keys(attrs).forEach(function (k) { el[k] = attrs[k]; });
+      el.onload = resolve;
+      el.onerror = function () { reject(new Error("could not load " + (attrs.src || attrs.href))); };
+      document.head.appendChild(el);
+    });
+  }
+
+  function katexReady() {
+    if (!loading) {
+      loading = Promise.all([
+        load("link", { rel: "stylesheet", href: base + "katex.min.css" }),
+        load("script", { src: base + "katex.min.js" })
+      ]);
+    }
+    return loading;
+  }
+
+  function render() {
+    var nodes = document.querySelectorAll(".arithmatex:not([data-math-done])");
+    if (!nodes.length) return;
+    katexReady().then(function () {
+      nodes.forEach(function (node) {
+        var tex = node.textContent.trim();
+        var display = tex.indexOf("\\[") === 0;
+        tex = tex.replace(/^\\[(\[]/, "").replace(/\\[)\]]$/, "");
+        try {
+          katex.render(tex, node, { displayMode: display, throwOnError: true });
+        } catch (error) {
+          // Leave the source visible and mark it: the browser tests fail on any such node.
+          node.classList.add("math-error");
+          node.title = String(error.message || error);
+        }
+        node.setAttribute("data-math-done", "");
+      });
+    });
+  }
+
+  document$.subscribe(render);
 })();

@@ -1,0 +1,150 @@
+"""The hosted site as readers get it: served at its real https address (no port, so
+Material's instant navigation is on), clicked through like a reader; and every page,
+hosted and offline, with each formula and diagram rendered and a copy button on each code block."""
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.site.conftest import SITE_URL, RealAddress
+from tests.site.test_bad_input import build, project  # noqa: F401  (fixture)
+from tests.site.html import html_files, soup
+
+# How a page is checked once it is shown (after a full load or an instant navigation).
+CHECK_PAGE = """() => {
+  const code = [...document.querySelectorAll("article div.highlight")].filter(d => !d.closest(".mermaid"));
+  return {
+    url: location.href,
+    math: document.querySelectorAll("article .arithmatex").length,
+    mathDone: document.querySelectorAll("article .arithmatex .katex").length,
+    mathErrors: [...document.querySelectorAll(".math-error")].map(e => e.textContent.slice(0, 80) + " :: " + e.title),
+    diagramsLeft: document.querySelectorAll("article pre.mermaid").length,
+    diagramsDrawn: document.querySelectorAll("article div.mermaid").length,
+    code: code.length,
+    copyButtons: code.filter(d => d.querySelector("button[data-md-type=copy], button.md-clipboard")).length,
+  };
+}"""
+
+
+def diagrams_in(html_file):
+    """How many diagrams the built page has (Material swaps each for a drawn div.mermaid)."""
+    return len(soup(html_file).select("pre.mermaid"))
+
+
+def settled(page, diagrams=0, timeout_ms=20000):
+    """Wait until every formula is handled and `diagrams` diagrams are drawn (or time is up)."""
+    try:
+        page.wait_for_function("""(diagrams) => {
+          const math = document.querySelectorAll("article .arithmatex:not([data-math-done])").length;
+          return math === 0 && document.querySelectorAll("article div.mermaid").length >= diagrams;
+        }""", arg=diagrams, timeout=timeout_ms)
+    except Exception:
+        pass  # reported below, with what is missing
+    page.wait_for_timeout(200)  # copy buttons are added on the same tick as the content
+    return {**page.evaluate(CHECK_PAGE), "diagrams": diagrams}
+
+
+def problems_of(state):
+    problems = []
+    if state["diagramsDrawn"] < state["diagrams"]:
+        problems.append(f"{state['diagrams'] - state['diagramsDrawn']} of {state['diagrams']} diagrams not drawn")
+    if state["mathErrors"]:
+        problems.append(f"KaTeX errors: {state['mathErrors']}")
+    if state["mathDone"] < state["math"]:
+        problems.append(f"{state['math'] - state['mathDone']} formulas not rendered")
+    if state["diagramsLeft"]:
+        problems.append(f"{state['diagramsLeft']} diagrams left as source")
+    if state["copyButtons"] < state["code"]:
+        problems.append(f"copy buttons on {state['copyButtons']} of {state['code']} code blocks")
+    return problems
+
+
+# (how to get there, what to click): tabs in the header, then links in the sidebar.
+TOUR = [
+    ("tab", "路线图", "stages/01-getting-started/"),
+    ("nav", "2. 基础夯实", "stages/02-foundations/"),
+    ("nav", "4. 专业深入", "stages/04-advanced/"),
+    ("nav", "3. 应用实践", "stages/03-applications/"),
+    ("tab", "动手实践", "notebooks/"),
+    ("nav", "从零手写神经网络", "notebooks/01-neural-network-from-scratch/"),
+    ("nav", "LoRA 参数高效微调", "notebooks/04-lora-finetuning/"),
+    ("tab", "参考", "resources/"),
+    ("nav", "术语表", "glossary/"),
+    ("tab", "开始之前", "directions/"),
+    ("nav", "大模型基础概念", "concepts/"),
+    ("tab", "路线图", "stages/01-getting-started/"),
+    ("nav", "5. 前沿研究", "stages/05-frontier/"),
+]
+
+
+def test_clicking_through_the_hosted_site_keeps_every_page_whole(hosted, site):
+    page = hosted
+    page.goto(SITE_URL)
+    settled(page)
+    page.evaluate("window.__notReloaded = true")
+    seen = []
+    for kind, text, path in TOUR:
+        if kind == "tab":
+            page.locator("a.md-tabs__link", has_text=text).first.click()
+        else:
+            page.locator("nav.md-nav--primary a.md-nav__link:visible", has_text=text).first.click()
+        expect(page).to_have_url(SITE_URL + path)
+        state = settled(page, diagrams_in(site.online / path / "index.html"))
+        seen.append((path, state))
+        assert not problems_of(state), (path, problems_of(state))
+    assert page.evaluate("window.__notReloaded === true"), "pages were reloaded: instant navigation is off"
+    drawn = {path: s["diagramsDrawn"] for path, s in seen}
+    assert drawn["stages/02-foundations/"] > 0 and drawn["stages/04-advanced/"] > 0, drawn
+    assert sum(s["math"] for _, s in seen) > 50
+    assert not page.address.foreign, page.address.foreign
+    assert not page.errors, page.errors
+
+
+def pages_of(root, offline):
+    pages = [p for p in html_files(root) if p.name != "404.html" and "downloads" not in p.parts]
+    assert len(pages) >= 15
+    return pages
+
+
+def test_every_hosted_page_renders_at_the_real_address(hosted, site):
+    page = hosted
+    problems = {}
+    for path in pages_of(site.online, offline=False):
+        rel = path.relative_to(site.online).as_posix()
+        page.goto(SITE_URL + re.sub(r"index\.html$", "", rel))
+        found = problems_of(settled(page, diagrams_in(path)))
+        if found:
+            problems[rel] = found
+    assert not problems, problems
+    assert not page.address.foreign, page.address.foreign
+    assert not page.errors, page.errors
+
+
+def test_every_offline_page_renders_from_file_urls(page, site):
+    problems = {}
+    for path in pages_of(site.offline, offline=True):
+        page.goto(path.as_uri())
+        found = problems_of(settled(page, diagrams_in(path)))
+        if found:
+            problems[path.relative_to(site.offline).as_posix()] = found
+    assert not problems, problems
+    assert not [u for u in page.requests if not u.startswith(("file:", "data:", "blob:"))]
+    assert not page.errors, page.errors
+
+
+def test_a_broken_formula_or_diagram_fails_the_check(browser, project):  # noqa: F811
+    """A page with a KaTeX syntax error and a mermaid syntax error: both are reported."""
+    with open(project / "docs" / "stages" / "01-getting-started.md", "a", encoding="utf-8") as f:
+        f.write("\n\n坏公式 $\\frac{1}{$。\n\n```mermaid\nflowchart LR\n  A -->\n```\n")
+    build(project)
+    context = browser.new_context()
+    address = RealAddress(project / "site")
+    context.route("**/*", address)
+    page = context.new_page()
+    page.goto(SITE_URL + "stages/01-getting-started/")
+    state = settled(page, diagrams_in(project / "site" / "stages" / "01-getting-started" / "index.html"),
+                    timeout_ms=8000)
+    context.close()
+    found = problems_of(state)
+    assert any("KaTeX errors" in p for p in found), found
+    assert any("diagrams not drawn" in p for p in found), found
