@@ -103,8 +103,11 @@ def stage_names() -> dict[str, str]:
     """Stage stem -> short Chinese name, from each stage page's title ("# 基础夯实：..." -> 基础夯实)."""
     names = {}
     for page in sorted(STAGE_DIR.glob("*.md")):
-        first = page.read_text(encoding="utf-8").lstrip().splitlines()[0]
-        names[page.stem] = first.lstrip("# ").split("：")[0].strip()
+        text = page.read_text(encoding="utf-8")
+        if text.startswith("---\n"):  # front matter
+            text = text.split("\n---\n", 1)[1]
+        title = next(line for line in text.splitlines() if line.startswith("# "))
+        names[page.stem] = title[2:].split("：")[0].strip()
     return names
 
 

@@ -71,6 +71,13 @@ class _Figures:
         return name
 
 
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's IHDR chunk."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
 def _output(output, figures: _Figures, name: str, index: int) -> str | None:
     kind = output.output_type
     if kind == "stream":
@@ -85,7 +92,10 @@ def _output(output, figures: _Figures, name: str, index: int) -> str | None:
         if mime in data:
             path = figures.add(data[mime], mime)
             alt = html.escape(data.get("text/plain", "图").strip("<>").splitlines()[0][:80], quote=True)
-            return _block("nb-output nb-figure", f"![{alt}]({path})")
+            size = _png_size(figures.files[path]) if mime == "image/png" else None
+            # width and height reserve the figure's space before it loads (no layout shift)
+            attrs = f' width="{size[0]}" height="{size[1]}"' if size else ""
+            return _block("nb-output nb-figure", f"![{alt}]({path}){{ loading=lazy{attrs} }}")
     if "text/html" in data:
         return _block("nb-output nb-html", data["text/html"].strip(), markdown=False)
     if "text/markdown" in data:

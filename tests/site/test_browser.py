@@ -76,9 +76,11 @@ def test_notebook_page_shows_badge_outputs_and_math(page, server):
     expect(badge).to_be_visible()
     assert badge.get_attribute("href").startswith("https://colab.research.google.com/github/")
     expect(page.locator(".nb-run-info")).to_contain_text("峰值内存")
+    page.locator(".nb-figure img").first.scroll_into_view_if_needed()  # figures load lazily
     expect(page.locator(".nb-figure img").first).to_be_visible()
     # Code cells are ordinary code blocks: Material gives them copy buttons.
     expect(page.locator(".nb-input button.md-code__button[data-md-type=copy]").first).to_be_attached()
+    page.locator(".arithmatex").first.scroll_into_view_if_needed()  # math renders near the screen
     expect(page.locator(".katex").first).to_be_attached(timeout=10000)
     assert not foreign(page.requests, "127.0.0.1")
 
@@ -107,6 +109,7 @@ def test_home_page_weight_within_budget(page, server):
 def test_offline_build_from_file_url(page, site):
     # Diagrams: Material swaps each rendered <pre class="mermaid"> for a <div class="mermaid">.
     page.goto((site.offline / "stages" / "02-foundations.html").as_uri())
+    page.locator("article pre").filter(has_text="flowchart").first.scroll_into_view_if_needed()  # drawn near the screen
     expect(page.locator("div.mermaid").first).to_be_attached(timeout=15000)
     page.goto((site.offline / "index.html").as_uri())
     results = search(page, "反向传播")
@@ -118,5 +121,6 @@ def test_offline_build_from_file_url(page, site):
     expect(page.locator("button.md-code__button[data-md-type=copy]").first).to_be_attached()
     # Math on a notebook page.
     page.goto((site.offline / "notebooks" / "01-neural-network-from-scratch.html").as_uri())
+    page.locator(".arithmatex").first.scroll_into_view_if_needed()  # math renders near the screen
     expect(page.locator(".katex").first).to_be_attached(timeout=10000)
     assert not foreign(page.requests), foreign(page.requests)

@@ -3,6 +3,7 @@ Material's instant navigation is on), clicked through like a reader; and every p
 hosted and offline, with each formula and diagram rendered and a copy button on each code block."""
 
 import re
+import time
 
 from playwright.sync_api import expect
 
@@ -31,15 +32,39 @@ def diagrams_in(html_file):
     return len(soup(html_file).select("pre.mermaid"))
 
 
+def scroll_through(page):
+    """Formulas and diagrams render when they come near the screen: open every answer
+    (<details>) and show every tab, then bring each part of the page into view."""
+    page.evaluate("""() => {
+      document.querySelectorAll("article details").forEach(d => { d.open = true; });
+      const style = document.createElement("style");
+      style.textContent = ".tabbed-set .tabbed-block { display: block !important; }";
+      document.head.appendChild(style);
+    }""")
+    height = page.evaluate("document.body.scrollHeight")
+    for y in range(0, height + 900, 700):
+        page.evaluate(f"window.scrollTo(0, {y})")
+        page.wait_for_timeout(50)
+
+
 def settled(page, diagrams=0, timeout_ms=20000):
-    """Wait until every formula is handled and `diagrams` diagrams are drawn (or time is up)."""
-    try:
-        page.wait_for_function("""(diagrams) => {
-          const math = document.querySelectorAll("article .arithmatex:not([data-math-done])").length;
-          return math === 0 && document.querySelectorAll("article div.mermaid").length >= diagrams;
-        }""", arg=diagrams, timeout=timeout_ms)
-    except Exception:
-        pass  # reported below, with what is missing
+    """Scroll the shown page through, then bring each formula or diagram that is still
+    waiting into view, until every formula is handled and `diagrams` diagrams are drawn."""
+    scroll_through(page)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        waiting = page.evaluate("""(diagrams) => {
+          const math = document.querySelector("article .arithmatex:not([data-math-done])");
+          const drawn = document.querySelectorAll("article div.mermaid").length;
+          const diagram = [...document.querySelectorAll("article pre")].find(
+            p => p.classList.contains("mermaid") || p.className === "");
+          const next = math || (drawn < diagrams ? diagram : null);
+          if (next) next.scrollIntoView({block: "center"});
+          return Boolean(next);
+        }""", diagrams)
+        if not waiting:
+            break
+        page.wait_for_timeout(150)
     page.wait_for_timeout(200)  # copy buttons are added on the same tick as the content
     return {**page.evaluate(CHECK_PAGE), "diagrams": diagrams}
 
@@ -148,3 +173,38 @@ def test_a_broken_formula_or_diagram_fails_the_check(browser, project):  # noqa:
     found = problems_of(state)
     assert any("KaTeX errors" in p for p in found), found
     assert any("diagrams not drawn" in p for p in found), found
+
+
+PAGE_BUDGET_BYTES = 300 * 1024  # the first view of any page, gzip: HTML, CSS, JS, fonts, images
+
+
+def test_first_view_of_every_page_is_light(browser, site):
+    """Loaded and left alone (no scrolling, no search), each page transfers at most 300 KB gzip:
+    the search index waits for search, KaTeX and mermaid for a formula or diagram near the screen."""
+    import gzip
+
+    from tests.site.conftest import RealAddress
+
+    heavy = {}
+    for path in pages_of(site.online, offline=False):
+        rel = path.relative_to(site.online).as_posix()
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.route("**/*", RealAddress(site.online))
+        page = context.new_page()
+        sizes = {}
+
+        def record(response, sizes=sizes):
+            try:
+                sizes[response.url] = len(gzip.compress(response.body()))
+            except Exception:  # redirects and aborted requests carry no body
+                pass
+
+        page.on("response", record)
+        page.goto(SITE_URL + re.sub(r"index\.html$", "", rel), wait_until="networkidle")
+        page.wait_for_timeout(300)
+        context.close()
+        total = sum(sizes.values())
+        if total > PAGE_BUDGET_BYTES:
+            biggest = sorted(sizes.items(), key=lambda x: -x[1])[:4]
+            heavy[rel] = f"{total // 1024} KB: " + ", ".join(f"{u.rsplit('/', 1)[-1]} {s // 1024} KB" for u, s in biggest)
+    assert not heavy, heavy

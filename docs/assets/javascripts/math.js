@@ -1,5 +1,6 @@
-// Math on every page, also after Material's instant navigation: KaTeX (the site's own copy)
-// is loaded the first time a page with a formula is shown, then each formula is rendered.
+// Math on every page, also after Material's instant navigation: KaTeX (the site's own copy,
+// about 190 KB with its fonts) is loaded the first time a formula comes near the screen,
+// and each formula is rendered when it does.
 // arithmatex writes inline math as \( \) in <span class="arithmatex"> and display math as
 // \[ \] in <div class="arithmatex">.
 (function () {
@@ -26,24 +27,37 @@
     return loading;
   }
 
+  function renderOne(node) {
+    var tex = node.textContent.trim();
+    var display = tex.indexOf("\\[") === 0;
+    tex = tex.replace(/^\\[(\[]/, "").replace(/\\[)\]]$/, "");
+    try {
+      katex.render(tex, node, { displayMode: display, throwOnError: true });
+    } catch (error) {
+      // Leave the source visible and mark it: the browser tests fail on any such node.
+      node.classList.add("math-error");
+      node.title = String(error.message || error);
+    }
+    node.setAttribute("data-math-done", "");
+  }
+
+  var observer = null;
+
   function render() {
+    if (observer) observer.disconnect();
     var nodes = document.querySelectorAll(".arithmatex:not([data-math-done])");
     if (!nodes.length) return;
-    katexReady().then(function () {
-      nodes.forEach(function (node) {
-        var tex = node.textContent.trim();
-        var display = tex.indexOf("\\[") === 0;
-        tex = tex.replace(/^\\[(\[]/, "").replace(/\\[)\]]$/, "");
-        try {
-          katex.render(tex, node, { displayMode: display, throwOnError: true });
-        } catch (error) {
-          // Leave the source visible and mark it: the browser tests fail on any such node.
-          node.classList.add("math-error");
-          node.title = String(error.message || error);
-        }
-        node.setAttribute("data-math-done", "");
-      });
-    });
+    if (!("IntersectionObserver" in window)) {
+      katexReady().then(function () { nodes.forEach(renderOne); });
+      return;
+    }
+    observer = new IntersectionObserver(function (entries, self) {
+      var near = entries.filter(function (e) { return e.isIntersecting; }).map(function (e) { return e.target; });
+      if (!near.length) return;
+      near.forEach(function (node) { self.unobserve(node); });
+      katexReady().then(function () { near.forEach(renderOne); });
+    }, { rootMargin: "600px 0px" });
+    nodes.forEach(function (node) { observer.observe(node); });
   }
 
   document$.subscribe(render);

@@ -1,7 +1,7 @@
 // Material draws diagrams with the global `mermaid`; when there is none it fetches mermaid
 // from unpkg.com, which readers in mainland China often cannot reach.  This stand-in,
 // loaded in <head> before Material's bundle, makes Material use the site's own copy, and
-// only on pages that have a diagram (about 1 MB, loaded then and not before).
+// only when a diagram comes near the screen (about 1 MB, loaded then and not before).
 (function () {
   var src = new URL("../vendor/mermaid/mermaid.min.js", document.currentScript.src).href;
   var config = {};
@@ -23,10 +23,27 @@
     return loading;
   }
 
+  // Material passes the diagram's source, not its element: find the element by its text.
+  function nearTheScreen(text) {
+    var source = Array.prototype.find.call(document.querySelectorAll("article pre"), function (pre) {
+      return pre.textContent === text;
+    });
+    if (!source || !("IntersectionObserver" in window)) return Promise.resolve();
+    return new Promise(function (resolve) {
+      var observer = new IntersectionObserver(function (entries) {
+        if (entries.some(function (entry) { return entry.isIntersecting; })) {
+          observer.disconnect();
+          resolve();
+        }
+      }, { rootMargin: "600px 0px" });
+      observer.observe(source);
+    });
+  }
+
   window.mermaid = {
     initialize: function (options) { config = options; },
     render: function (id, text) {
-      return real().then(function (mermaid) { return mermaid.render(id, text); });
+      return nearTheScreen(text).then(real).then(function (mermaid) { return mermaid.render(id, text); });
     }
   };
 })();
