@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.requirements-installed
 
-.PHONY: serve test test-fast build notebooks clean
+.PHONY: serve test test-fast build notebooks screenshots lighthouse clean
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -33,6 +33,12 @@ build: $(STAMP)          ## site/ (hosted) with the offline zip inside it, as th
 
 notebooks: $(STAMP)      ## execute the notebooks whose inputs changed, and regenerate their pages
 	$(BIN)/python -m tools.prebuild
+
+screenshots: build      ## phone-sized screenshots (390 px, light and dark) of key pages into build/screenshots/
+	$(BIN)/python -m tools.screenshots site
+
+lighthouse: build       ## Lighthouse (mobile) scores of key pages: a benchmark, not a test (needs npm)
+	$(BIN)/python -m tools.lighthouse site
 
 clean:
 	rm -rf site site-offline build .cache .pytest_cache generated

@@ -16,6 +16,7 @@ the same generated files.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,6 +48,18 @@ def mkdocs_build(config: str, out: Path, root: Path = ROOT, env: dict | None = N
     return proc.stdout
 
 
+def relative_404(offline: Path) -> None:
+    """MkDocs writes 404.html with root-absolute URLs (/llm-roadmap/...) so that a server can
+    show it at any depth; opened from the offline folder they point nowhere.  It sits at the
+    top of the folder, so ./ is the same place."""
+    page = offline / "404.html"
+    text = page.read_text(encoding="utf-8")
+    base = re.search(r'"base":\s*"([^"]+)"', text)
+    if base and base[1].startswith("/"):
+        text = text.replace(f'="{base[1]}', '="./').replace(f'"base": "{base[1]}"', '"base": "."')
+        page.write_text(text, encoding="utf-8")
+
+
 def build(out: Path, log=print) -> tuple[Path, Path]:
     out = out.resolve()
     offline = out.with_name(out.name + "-offline")
@@ -56,6 +69,7 @@ def build(out: Path, log=print) -> tuple[Path, Path]:
         except (prebuild.BuildError, NotebookError, glossary.GlossaryError, offline_models.ModelError) as exc:
             raise BuildError(str(exc)) from exc
         log(mkdocs_build("mkdocs-offline.yml", offline))
+        relative_404(offline)
         log(mkdocs_build("mkdocs.yml", out))
     downloads = out / "downloads"
     downloads.mkdir(parents=True, exist_ok=True)

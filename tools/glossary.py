@@ -92,6 +92,11 @@ def abbreviations(entries: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def row_id(name: str) -> str:
+    """The id of a term's row on the glossary page (also for each alias): term-lora, term-检索增强生成."""
+    return "term-" + re.sub(r"[^\w\u4e00-\u9fff]+", "-", name.strip().lower()).strip("-")
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")  # e.g. P(y|x)
 
@@ -104,7 +109,9 @@ def table(entries: list[dict]) -> str:
         href = f"{target}#{anchor}" if anchor else target
         name = entry["term"] if entry["term"] == entry["zh"] else f"{entry['zh']}（{entry['term']}）"
         where = entry.get("where", "正文")
-        rows.append(f"| {_cell(name)} | {_cell(entry['en'])} | {_cell(entry['definition'])} | "
+        # an id per spelling, so that a tooltip's link lands on this row (tools/glossary.py: row_id)
+        ids = "".join(f'<span id="{row_id(n)}"></span>' for n in dict.fromkeys([entry["term"], *entry.get("aliases", [])]))
+        rows.append(f"| {ids}{_cell(name)} | {_cell(entry['en'])} | {_cell(entry['definition'])} | "
                     f"[{_cell(where)}]({href}) |")
     return "\n".join(rows) + "\n"
 

@@ -91,7 +91,9 @@ def _output(output, figures: _Figures, name: str, index: int) -> str | None:
     for mime in IMAGE_TYPES:
         if mime in data:
             path = figures.add(data[mime], mime)
-            alt = html.escape(data.get("text/plain", "图").strip("<>").splitlines()[0][:80], quote=True)
+            # alt text from the figure's titles (the runner records it), else what Jupyter says
+            alt = output.get("metadata", {}).get("alt") or data.get("text/plain", "图").strip("<>").splitlines()[0]
+            alt = html.escape(alt[:200], quote=True).replace("[", "［").replace("]", "］")
             size = _png_size(figures.files[path]) if mime == "image/png" else None
             # width and height reserve the figure's space before it loads (no layout shift)
             attrs = f' width="{size[0]}" height="{size[1]}"' if size else ""
@@ -115,6 +117,7 @@ def _header(notebook: Notebook, colab_url: str, stage_names: dict[str, str], run
         f'[![在 Colab 中打开](../assets/images/colab-badge.svg){{ width="117" height="20" }}]({colab_url})'
         '{ .nb-badge title="在 Google Colab 中打开这个 notebook" }',
         f"[下载 .ipynb]({notebook.stem}.ipynb){{ .md-button .nb-download download }}",
+        "[全部 notebook（.zip）](notebooks.zip){ .md-button .nb-download-all download }",
         "",
         f"所属阶段：{stages}",
         "{ .nb-stages }",

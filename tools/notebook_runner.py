@@ -52,7 +52,7 @@ from tools.user_cache import cache_root  # noqa: E402
 from tools.notebook_meta import NOTEBOOK_DIR, Notebook, NotebookError, load, load_all, read  # noqa: E402,F401
 
 # Bump when a change to this runner changes what an executed notebook contains.
-RUNNER_VERSION = "2"
+RUNNER_VERSION = "3"  # 3: figures carry alt text from their titles
 # A cell may print at most this much (a page with a 200,000-line output is 5 MB).
 MAX_OUTPUT_LINES = 2000
 MAX_OUTPUT_BYTES = 256 * 1024
@@ -87,6 +87,36 @@ KERNEL_ENV = {
     "NO_PROXY": "127.0.0.1,localhost",
     "no_proxy": "127.0.0.1,localhost",
 }
+
+# Run inside the kernel before the first cell (not part of the notebook): every figure the
+# inline backend shows gets alt text from its titles, for the page (screen readers).
+_SETUP = """
+def _llm_roadmap_alt_text():
+    try:
+        from matplotlib_inline import backend_inline
+    except ImportError:
+        return
+    original = backend_inline._fetch_figure_metadata
+
+    def with_alt(fig):
+        metadata = dict(original(fig) or {})
+        titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
+        for ax in fig.axes:
+            title = ax.get_title() or ax.get_title(loc="left")
+            if title:
+                titles.append(title)
+            elif ax.get_xlabel() or ax.get_ylabel():
+                titles.append(f"横轴：{ax.get_xlabel()}，纵轴：{ax.get_ylabel()}")
+        if titles:
+            metadata["alt"] = "图：" + "；".join(dict.fromkeys(t.strip() for t in titles if t.strip()))
+        return metadata
+
+    backend_inline._fetch_figure_metadata = with_alt
+
+
+_llm_roadmap_alt_text()
+del _llm_roadmap_alt_text
+"""
 
 # Run inside the kernel after the last cell, then removed from the notebook.
 _PROBE = """
@@ -315,8 +345,14 @@ def execute(notebook: Notebook, out_path: Path, log=print) -> dict:
         client = NotebookClient(nb, timeout=limit, kernel_name="python3", km=_kernel_manager(scratch),
                                 shutdown_kernel="immediate", resources={"metadata": {"path": str(work)}})
         client.owns_km = True  # so that nbclient shuts the kernel down when the block ends
-        started = time.monotonic()
         with client.setup_kernel(env=env):
+            setup = nbformat.v4.new_code_cell(_SETUP)
+            nb.cells.insert(0, setup)  # executed, then taken out again: not part of the notebook
+            client.execute_cell(setup, 0, store_history=False)
+            nb.cells.pop(0)
+            if setup.outputs:
+                raise NotebookError(f"{name}: the runner's set-up code failed: {setup.outputs}")
+            started = time.monotonic()
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue

@@ -11,6 +11,7 @@ What it writes (all gitignored, all marked as generated):
     generated/jieba_userdict.txt             the search dictionary: glossary terms + includes/jieba_extra_words.txt
     docs/notebooks/<stem>.md, <stem>/        each executed notebook as a page, with its figures
     docs/notebooks/<stem>.ipynb              the clean source, for download
+    docs/notebooks/notebooks.zip             every notebook with its data (downloads also work offline)
 
 A site generator then only renders Markdown: see tools/README.md.
 """
@@ -100,7 +101,7 @@ def _notice(result) -> str:
 
 def write_notebook_pages(results, stage_names, log=print) -> None:
     repo_url, branch = repository()
-    expected = set(HAND_WRITTEN_PAGES)
+    expected = set(HAND_WRITTEN_PAGES) | {"notebooks.zip"}
     for result in results:
         notebook = result.notebook
         if result.executed is None:
@@ -136,6 +137,25 @@ def write_notebook_pages(results, stage_names, log=print) -> None:
                 leftover.unlink()
 
 
+ZIP_TIME = (2026, 1, 1, 0, 0, 0)  # fixed, so that an unchanged zip is byte-identical
+
+
+def notebooks_zip(notebooks) -> bytes:
+    """All notebooks, their data and the shared cells, under llm-roadmap-notebooks/."""
+    import io
+    import zipfile
+
+    files = sorted({nb.path for nb in notebooks} | {f for nb in notebooks for f in nb.data_files()}
+                   | set((ROOT / "notebooks" / "shared").glob("*.py")))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            info = zipfile.ZipInfo(f"llm-roadmap-notebooks/{path.relative_to(ROOT / 'notebooks').as_posix()}", ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
 def prebuild(execute: bool = True, force: bool = False, log=print) -> list:
     """Write every generated file; execute changed notebooks first when `execute`."""
     write_glossary_files(log=log)
@@ -148,6 +168,7 @@ def prebuild(execute: bool = True, force: bool = False, log=print) -> list:
             state = "never executed" if result.executed is None else "stale (shown with its last outputs)"
             log(f"notebook {result.notebook.path.name}: {state}; run `make notebooks` to execute it")
     write_notebook_pages(results, stage_names, log=log)
+    write(PAGES / "notebooks.zip", notebooks_zip(notebooks))
     log(f"notebooks: {len(results)} pages -> docs/notebooks/")
     return results
 

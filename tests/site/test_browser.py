@@ -124,3 +124,44 @@ def test_offline_build_from_file_url(page, site):
     page.locator(".arithmatex").first.scroll_into_view_if_needed()  # math renders near the screen
     expect(page.locator(".katex").first).to_be_attached(timeout=10000)
     assert not foreign(page.requests), foreign(page.requests)
+
+
+def test_glossary_term_opens_by_keyboard_and_tap(browser, site):
+    """A tooltip term is a link: keyboard focus shows the definition, a tap opens its glossary row."""
+    from tests.site.conftest import SITE_URL, RealAddress
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context.route("**/*", RealAddress(site.online))
+    page = context.new_page()
+    page.goto(SITE_URL + "stages/03-applications/")
+    term = page.locator("article a.glossary-link", has_text="LoRA").first
+    term.focus()
+    expect(page.locator(".md-tooltip2--active")).to_contain_text("低秩适配")
+    term.tap()
+    expect(page).to_have_url(re.compile(r"/glossary/#term-lora$"))
+    row = page.locator("#term-lora")
+    expect(row).to_be_attached()
+    context.close()
+
+
+def test_phone_pages_fit_the_screen_and_the_glossary_is_cards(browser, site):
+    from tests.site.conftest import SITE_URL, RealAddress
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context.route("**/*", RealAddress(site.online))
+    page = context.new_page()
+    for path in ["", "stages/02-foundations/", "notebooks/02-mini-transformer/", "glossary/"]:
+        page.goto(SITE_URL + path, wait_until="networkidle")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path or 'home'}: the page scrolls sideways ({width} px)"
+    assert page.evaluate("getComputedStyle(document.querySelector('.glossary-table tr')).display") == "block"
+    context.close()
+
+
+def test_offline_404_page_is_styled(page, site):
+    page.goto((site.offline / "404.html").as_uri())
+    header = page.locator("header.md-header")
+    expect(header).to_be_visible()
+    background = header.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent"), "404.html has no styles"
+    assert not page.errors

@@ -75,3 +75,19 @@ def test_run_info_pattern_is_strict():
     good = "在 2 核 CPU 上实测：2 分 13 秒，峰值内存 1.2 GB · Python 3.11.7 · numpy 2.4.6 · 验证于 2026-11-30"
     assert RUN_INFO.search(good)
     assert not RUN_INFO.search(good.replace("验证于 2026-11-30", ""))
+
+
+@pytest.mark.parametrize("variant", ["online", "offline"])
+def test_every_notebook_page_offers_the_zip_of_all_notebooks(site, variant):
+    import zipfile
+
+    root = getattr(site, variant)
+    for notebook in NOTEBOOKS:
+        page = page_of(root, notebook.stem, variant)
+        link = soup(page).select_one(".nb-header a.nb-download-all")
+        archive, _ = resolve(page, link["href"])
+        with zipfile.ZipFile(archive) as zf:
+            names = zf.namelist()
+        assert f"llm-roadmap-notebooks/{notebook.name}" in names
+        for data in notebook_meta.load(notebook).data:
+            assert f"llm-roadmap-notebooks/{data}" in names

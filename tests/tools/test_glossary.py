@@ -57,7 +57,8 @@ def test_generated_files(tmp_path):
     assert "*[LoRA]: 低秩适配（Low-Rank Adaptation）" in abbr and "*[RAG]: 检索增强生成" in abbr
     assert "*[检索增强生成]" not in abbr  # abbr needs word boundaries: Latin terms only
     table = glossary.table(entries)
-    assert "| 低秩适配（LoRA） | Low-Rank Adaptation |" in table
+    assert '| <span id="term-lora"></span>低秩适配（LoRA） | Low-Rank Adaptation |' in table
+    assert '<span id="term-检索增强生成"></span><span id="term-rag"></span>' in table
     assert "[正文](stages/03-applications.md#lora)" in table
     words = glossary.jieba_dictionary(entries, ["大模型"]).splitlines()
     assert words == ["低秩适配 2000", "检索增强生成 2000", "大模型 2000"]
@@ -80,3 +81,9 @@ def test_the_real_glossary_feeds_the_search_dictionary():
     words = {line.split()[0] for line in glossary.jieba_dictionary(entries, glossary.extra_words()).splitlines()}
     assert {"检索增强生成", "低秩适配", "大模型", "注意力机制"} <= words
     assert set(glossary.chinese_terms(entries)) <= words
+
+
+def test_anchors_are_unique_across_the_real_glossary():
+    entries = glossary.load()
+    ids = [glossary.row_id(n) for e in entries for n in dict.fromkeys([e["term"], *e.get("aliases", [])])]
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})

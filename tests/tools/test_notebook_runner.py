@@ -133,3 +133,17 @@ def test_peak_memory_is_the_kernels_own(tmp_path):
     del ballast
     peak_mb = info["peak_rss_kb"] / 1024
     assert 64 < peak_mb < 1024, peak_mb
+
+
+def test_figures_get_alt_text_from_their_titles(tmp_path):
+    notebook = make(tmp_path, """\
+import matplotlib.pyplot as plt
+fig, (left, right) = plt.subplots(1, 2)
+left.set_title("训练损失")
+right.set_xlabel("步数")
+right.set_ylabel("准确率")
+plt.show()""", "print(1)")
+    info, nb = run(tmp_path, notebook)
+    figures = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert [f.metadata.get("alt") for f in figures] == ["图：训练损失；横轴：步数，纵轴：准确率"]
+    assert nb.cells[1].execution_count == 1  # the runner's set-up is not counted
