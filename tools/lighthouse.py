@@ -31,6 +31,11 @@ CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-quic --no-f
                 "--disable-background-networking --disable-component-update --disable-sync")
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
 def ensure_lighthouse() -> Path:
     binary = TOOL / "node_modules" / ".bin" / "lighthouse"
     if not binary.exists():
@@ -47,8 +52,7 @@ def main(argv=None) -> int:
     site = Path(argv[0]).resolve()
     binary = ensure_lighthouse()
     chrome = shutil.which("chromium") or "/usr/bin/chromium"
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None
+    handler = functools.partial(_QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"

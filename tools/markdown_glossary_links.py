@@ -7,8 +7,8 @@ wraps each such <abbr> in <a class="glossary-link" href="/glossary.md#term-..."
 title="definition">, so a tap (phones have no hover) opens the definition and the
 link takes keyboard focus, where Material's content.tooltips shows the tooltip.
 The absolute link is resolved by MkDocs (validation.links.absolute_links:
-relative_to_docs) and checked like every other link.  Terms in headings and in
-links are left alone.
+relative_to_docs) and checked like every other link.  Terms in headings, in
+links and in the glossary table itself are left alone.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class GlossaryLinkTreeprocessor(Treeprocessor):
         def inside_skipped(element):
             while element in parents:
                 element = parents[element]
-                if element.tag in SKIP:
+                if element.tag in SKIP or "glossary-table" in (element.get("class") or "").split():
                     return True
             return False
 

@@ -14,6 +14,7 @@ def test_term_in_text_links_to_its_row_with_the_tooltip_on_the_link():
             "<abbr>LoRA</abbr></a> 微调" in html)
 
 
-def test_terms_in_headings_and_links_stay_plain():
-    html = render("## LoRA 原理\n\n见 [LoRA 笔记](x.md)。")
-    assert "glossary-link" not in html and html.count("<abbr") == 2
+def test_terms_in_headings_links_and_the_glossary_table_stay_plain():
+    html = markdown.markdown('## LoRA 原理\n\n见 [LoRA 笔记](x.md)。\n\n<div class="glossary-table" markdown>\n\nLoRA\n\n</div>'
+                             "\n\n*[LoRA]: 低秩适配", extensions=["abbr", "md_in_html", "tools.markdown_glossary_links"])
+    assert "glossary-link" not in html and html.count("<abbr") == 3
