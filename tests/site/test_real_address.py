@@ -54,6 +54,8 @@ def settled(page, diagrams=0, timeout_ms=20000):
     deadline = time.monotonic() + timeout_ms / 1000
     while time.monotonic() < deadline:
         waiting = page.evaluate("""(diagrams) => {
+          // again: with instant navigation the content may have been swapped since
+          document.querySelectorAll("article details:not([open])").forEach(d => { d.open = true; });
           const math = document.querySelector("article .arithmatex:not([data-math-done])");
           const drawn = document.querySelectorAll("article div.mermaid").length;
           const diagram = [...document.querySelectorAll("article pre")].find(
