@@ -80,5 +80,5 @@ def on_post_build(config):
     if path.exists():
         data = json.loads(path.read_text(encoding="utf-8"))
         for doc in data["docs"]:
-            doc["text"] = FORMULA.sub("", doc["text"])
+            doc["text"] = FORMULA.sub("…", doc["text"])  # a formula reads as … in a result
         path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
