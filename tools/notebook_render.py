@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import html
 import re
-from pathlib import Path
 
 import nbformat
 

@@ -48,8 +48,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 from tools import offline_models  # noqa: E402
+from tools.offline_models import sha256_file  # noqa: E402
 from tools.user_cache import cache_root  # noqa: E402
-from tools.notebook_meta import NOTEBOOK_DIR, Notebook, NotebookError, load, load_all, read  # noqa: E402,F401
+from tools.notebook_meta import Notebook, NotebookError, load_all  # noqa: E402
 
 # Bump when a change to this runner changes what an executed notebook contains.
 RUNNER_VERSION = "3"  # 3: figures carry alt text from their titles
@@ -218,11 +219,6 @@ def _installed_version(dist: str) -> str | None:
         return None
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 def key_inputs(notebook: Notebook, version=_installed_version) -> dict:
     """Everything that can change the outputs of `notebook`, as a JSON-able dict."""
     models_dir = CONVERTERS_DIR
@@ -232,8 +228,8 @@ def key_inputs(notebook: Notebook, version=_installed_version) -> dict:
         "kernel": {"env": KERNEL_ENV, "python": platform.python_version(),
                    "implementation": platform.python_implementation(), "machine": platform.machine()},
         "packages": {dist: version(dist) for dist in kernel_distributions(notebook)},
-        "data": {name: _sha256(path) for name, path in zip(notebook.data, notebook.data_files())},
-        "models": {name: [_sha256(models_dir / f"{name}.py"), _sha256(models_dir / "__init__.py")]
+        "data": {name: sha256_file(path) for name, path in zip(notebook.data, notebook.data_files())},
+        "models": {name: [sha256_file(models_dir / f"{name}.py"), sha256_file(models_dir / "__init__.py")]
                    for name in notebook.models},
     }
 
@@ -427,18 +423,19 @@ def execute_all(notebooks: list[Notebook] | None = None, force: bool = False, ex
         elif not execute_stale:
             results.append(Result(notebook, latest_executed(notebook), cached=True, stale=True))
         else:
-            todo.append(notebook)
             results.append(Result(notebook, target, cached=False))
-    needed_models = sorted({m for nb in todo for m in nb.models})
+            todo.append(results[-1])
+    needed_models = sorted({m for r in todo for m in r.notebook.models})
     if needed_models:
         offline_models.ensure_all(names=needed_models, log=log)
-    for number, notebook in enumerate(todo, start=1):
+    for number, result in enumerate(todo, start=1):
+        notebook = result.notebook
         log(f"[{number}/{len(todo)}] executing {notebook.path.name} (budget {notebook.budget_seconds} s, "
             f"limit {notebook.limit_seconds} s), started {dt.datetime.now():%H:%M:%S} ...")
-        info = execute(notebook, executed_path(notebook), log=log)
+        info = execute(notebook, result.executed, log=log)
         log(f"[{number}/{len(todo)}] {notebook.path.name} done in {info['wall_seconds']} s, "
             f"peak memory {info['peak_rss_kb'] // 1024} MB")
-        _prune(notebook, executed_path(notebook))
+        _prune(notebook, result.executed)
     return results
 
 

@@ -22,18 +22,17 @@ def main(argv=None) -> int:
     if not argv:
         sys.exit(__doc__)
     site, out = Path(argv[0]).resolve(), Path(argv[1] if len(argv) > 1 else ROOT / "build" / "screenshots")
-    sys.path.insert(0, str(ROOT))
     from playwright.sync_api import sync_playwright
 
-    from tests.site.conftest import ARGS, CHROMIUM, SITE_URL, RealAddress
+    from tools.real_address import ARGS, CHROMIUM, SITE_URL, real_address_context
 
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for scheme in ("light", "dark"):
-            context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                          is_mobile=True, has_touch=True, color_scheme=scheme)
-            context.route("**/*", RealAddress(site))
+            context = real_address_context(browser, site, viewport={"width": 390, "height": 844},
+                                           device_scale_factor=2, is_mobile=True, has_touch=True,
+                                           color_scheme=scheme)
             page = context.new_page()
             for name, path in PAGES.items():
                 page.goto(SITE_URL + path, wait_until="networkidle")

@@ -1,54 +1,16 @@
-"""Browser fixtures: Debian's headless Chromium driven by Playwright (no browser download),
-and the hosted site served at its real address (https, no port) by request interception."""
+"""Fixtures of the site tests: Debian's headless Chromium driven by Playwright (no browser
+download), the hosted site at its real address (tools/real_address.py; SITE_URL and
+RealAddress are re-exported for the tests), and `project`, a copy of the project to break."""
 
 from __future__ import annotations
 
-import mimetypes
 import shutil
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import mkdocs_config
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# The chromium flags this workplace needs: no sandbox as root, no background
-# connections to Google's hosts on a closed network.
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-SITE_URL = mkdocs_config().site_url  # e.g. https://llm-roadmap-zh.github.io/llm-roadmap/
-
-
-class RealAddress:
-    """Answers every request for SITE_URL from the built files, as GitHub Pages does
-    (directories serve index.html, a missing file the 404 page); any other host is refused
-    and recorded.  Material only turns on instant navigation on such an address."""
-
-    def __init__(self, root: Path, site_url: str = SITE_URL):
-        self.root, self.site_url = root, site_url
-        parts = urlsplit(site_url)
-        self.host, self.base = parts.netloc, parts.path
-        self.foreign: list[str] = []
-
-    def __call__(self, route):
-        url = urlsplit(route.request.url)
-        if url.scheme in ("data", "blob"):
-            return route.continue_()
-        if url.netloc != self.host or not url.path.startswith(self.base):
-            self.foreign.append(route.request.url)
-            return route.abort()
-        path = self.root / unquote(url.path[len(self.base):])
-        if path.is_dir():
-            path = path / "index.html"
-        if not path.is_file():
-            return route.fulfill(status=404, path=str(self.root / "404.html"), content_type="text/html")
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return route.fulfill(status=200, path=str(path), content_type=kind)
-
+from tests.conftest import ROOT
+from tools.real_address import ARGS, CHROMIUM, SITE_URL, RealAddress, real_address_context  # noqa: F401
 
 @pytest.fixture(scope="session")
 def browser():
@@ -74,12 +36,26 @@ def page(browser):
 @pytest.fixture()
 def hosted(browser, site):
     """A page whose requests to SITE_URL are answered from the built hosted variant."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    address = RealAddress(site.online)
-    context.route("**/*", address)
+    context = real_address_context(browser, site.online)
     page = context.new_page()
-    page.address = address
+    page.address = context.address
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     yield page
     context.close()
+
+
+COPIED = ["docs", "notebooks", "includes", "overrides", "tools", "mkdocs.yml", "mkdocs-offline.yml",
+          "requirements.txt"]
+
+
+@pytest.fixture()
+def project(site, tmp_path):  # `site` first, so the notebook cache is warm
+    copy = tmp_path / "project"
+    for name in COPIED:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, copy / name)
+    return copy

@@ -6,7 +6,7 @@ from importlib.resources import files
 
 import pytest
 
-from tests.site.conftest import SITE_URL, RealAddress
+from tests.site.conftest import SITE_URL, real_address_context
 from tests.site.html import html_files
 
 AXE = str(files("axe_playwright_python") / "axe.min.js")
@@ -17,8 +17,7 @@ RUN = """async () => (await axe.run(document, {resultTypes: ["violations"]})).vi
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_no_serious_or_critical_violations(browser, site, scheme):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
-    context.route("**/*", RealAddress(site.online))
+    context = real_address_context(browser, site.online, color_scheme=scheme)
     page = context.new_page()
     found = {}
     for path in html_files(site.online):
@@ -36,8 +35,7 @@ def test_no_serious_or_critical_violations(browser, site, scheme):
 
 def test_axe_sees_a_violation(browser, site):
     """The check can fail: a button without a name is reported."""
-    context = browser.new_context()
-    context.route("**/*", RealAddress(site.online))
+    context = real_address_context(browser, site.online)
     page = context.new_page()
     page.goto(SITE_URL, wait_until="networkidle")
     page.evaluate("""() => { const b = document.createElement("button");

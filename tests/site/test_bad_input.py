@@ -1,12 +1,12 @@
 """Bad input stops the build with a clear message, and the build stays correct under faults.
 
-Each test copies the project (the executed-notebook cache is shared, outside the
-clone, so nothing heavy re-runs), breaks one thing, and runs the real build:
+Each test takes a copy of the project (the `project` fixture in tests/site/conftest.py;
+the executed-notebook cache is shared, outside the clone, so nothing heavy re-runs),
+breaks one thing, and runs the real build:
 `python -m tools.prebuild`, then `mkdocs build --strict`.
 """
 
 import json
-import shutil
 import subprocess
 import sys
 import threading
@@ -14,24 +14,7 @@ import threading
 import nbformat
 import pytest
 
-from tests.conftest import ROOT
 from tools.build_site import BuildError, mkdocs_build
-
-COPIED = ["docs", "notebooks", "includes", "overrides", "tools", "mkdocs.yml", "mkdocs-offline.yml",
-          "requirements.txt"]
-
-
-@pytest.fixture()
-def project(site, tmp_path):  # `site` first, so the notebook cache is warm
-    copy = tmp_path / "project"
-    for name in COPIED:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, copy / name)
-    return copy
-
 
 def prebuild(project, *args, env=None):
     import os

@@ -4,7 +4,7 @@ says which notebooks are stale."""
 
 import nbformat
 
-from tests.site.test_bad_input import prebuild, project  # noqa: F401  (fixture)
+from tests.site.test_bad_input import prebuild
 
 
 def edit_first(path, kind, change):
@@ -14,7 +14,7 @@ def edit_first(path, kind, change):
     nbformat.write(nb, path)
 
 
-def test_prose_edit_rebuilds_the_page_without_executing(project):  # noqa: F811
+def test_prose_edit_rebuilds_the_page_without_executing(project):
     edit_first(project / "notebooks" / "04-lora-finetuning.ipynb", "markdown", lambda s: s + "\n\n新加的一句总结。")
     proc = prebuild(project)
     assert proc.returncode == 0, proc.stderr
@@ -23,7 +23,7 @@ def test_prose_edit_rebuilds_the_page_without_executing(project):  # noqa: F811
     assert "新加的一句总结。" in page and "上实测" in page
 
 
-def test_no_execute_shows_stale_notebooks_and_runs_nothing(project):  # noqa: F811
+def test_no_execute_shows_stale_notebooks_and_runs_nothing(project):
     edit_first(project / "notebooks" / "02-mini-transformer.ipynb", "code", lambda s: s + "\nprint('新的一行')")
     proc = prebuild(project, "--no-execute")
     assert proc.returncode == 0, proc.stderr

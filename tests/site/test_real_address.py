@@ -7,8 +7,8 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.site.conftest import SITE_URL, RealAddress
-from tests.site.test_bad_input import build, project  # noqa: F401  (fixture)
+from tests.site.conftest import SITE_URL, real_address_context
+from tests.site.test_bad_input import build
 from tests.site.html import html_files, soup
 
 # How a page is checked once it is shown (after a full load or an instant navigation).
@@ -159,14 +159,12 @@ def test_every_offline_page_renders_from_file_urls(page, site):
     assert not page.errors, page.errors
 
 
-def test_a_broken_formula_or_diagram_fails_the_check(browser, project):  # noqa: F811
+def test_a_broken_formula_or_diagram_fails_the_check(browser, project):
     """A page with a KaTeX syntax error and a mermaid syntax error: both are reported."""
     with open(project / "docs" / "stages" / "01-getting-started.md", "a", encoding="utf-8") as f:
         f.write("\n\n坏公式 $\\frac{1}{$。\n\n```mermaid\nflowchart LR\n  A -->\n```\n")
     build(project)
-    context = browser.new_context()
-    address = RealAddress(project / "site")
-    context.route("**/*", address)
+    context = real_address_context(browser, project / "site")
     page = context.new_page()
     page.goto(SITE_URL + "stages/01-getting-started/")
     state = settled(page, diagrams_in(project / "site" / "stages" / "01-getting-started" / "index.html"),
@@ -185,13 +183,10 @@ def test_first_view_of_every_page_is_light(browser, site):
     the search index waits for search, KaTeX and mermaid for a formula or diagram near the screen."""
     import gzip
 
-    from tests.site.conftest import RealAddress
-
     heavy = {}
     for path in pages_of(site.online, offline=False):
         rel = path.relative_to(site.online).as_posix()
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.route("**/*", RealAddress(site.online))
+        context = real_address_context(browser, site.online)
         page = context.new_page()
         sizes = {}
 

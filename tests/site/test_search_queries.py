@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.site.conftest import SITE_URL
+from tests.site.conftest import SITE_URL, real_address_context
 
 # query -> the page a learner wants first
 FIRST = {
@@ -36,10 +36,7 @@ FIRST = {
 
 @pytest.fixture(scope="module")
 def searcher(browser, site):
-    from tests.site.conftest import RealAddress
-
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.route("**/*", RealAddress(site.online))
+    context = real_address_context(browser, site.online)
     page = context.new_page()
     page.requests = []
     page.on("request", lambda r: page.requests.append(r.url))
@@ -65,10 +62,7 @@ def run_query(page, query):
 
 
 def test_index_waits_until_the_reader_turns_to_search(browser, site):
-    from tests.site.conftest import RealAddress
-
-    context = browser.new_context()
-    context.route("**/*", RealAddress(site.online))
+    context = real_address_context(browser, site.online)
     page = context.new_page()
     requests = []
     page.on("request", lambda r: requests.append(r.url))

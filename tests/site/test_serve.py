@@ -9,7 +9,6 @@ import urllib.request
 
 import nbformat
 
-from tests.site.test_bad_input import project  # noqa: F401  (fixture)
 
 
 def free_port():
@@ -35,7 +34,7 @@ def wait_for(condition, timeout=60):
     raise AssertionError("timed out")
 
 
-def test_serve_survives_a_broken_build_and_executes_nothing(project, tmp_path):  # noqa: F811
+def test_serve_survives_a_broken_build_and_executes_nothing(project, tmp_path):
     path = project / "notebooks" / "01-neural-network-from-scratch.ipynb"
     nb = nbformat.read(path, as_version=4)
     next(c for c in nb.cells if c.cell_type == "code").source += "\n# 改过的代码：这个 notebook 过期了"

@@ -37,13 +37,13 @@ class ModelError(RuntimeError):
     """A converted model is damaged; the message names the file and the folder to delete."""
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def write_checksums(folder: Path) -> None:
-    sums = {p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": _sha256(p)}
+    sums = {p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": sha256_file(p)}
             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != CHECKSUMS}
     (folder / CHECKSUMS).write_text(json.dumps(sums, indent=1) + "\n", encoding="utf-8")
 
@@ -61,7 +61,7 @@ def verify(folder: Path) -> Path:
         if size != expected["size"]:
             raise ModelError(f"{path} is damaged: {size} bytes, expected {expected['size']}. {hint}")
     for name, expected in sums.items():
-        if _sha256(folder / name) != expected["sha256"]:
+        if sha256_file(folder / name) != expected["sha256"]:
             raise ModelError(f"{folder / name} is damaged: its sha256 differs from the one recorded "
                              f"at conversion. {hint}")
     return folder
