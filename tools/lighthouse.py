@@ -1,21 +1,27 @@
 """Lighthouse (mobile) on the built site: a benchmark, not a test.  `make lighthouse`.
 
-    python -m tools.lighthouse SITE_DIR
+    python -m tools.lighthouse SITE_DIR [--runs N] [PAGE ...]
 
 Installs the npm package lighthouse (pinned below) into build/lighthouse/ once, serves
-SITE_DIR on 127.0.0.1 and runs it with Debian's Chromium (CHROME_PATH) on the home page,
+SITE_DIR on 127.0.0.1 the way GitHub Pages serves it (gzip for text, `Cache-Control:
+max-age=600`; Python's plain file server sends neither) and runs it with Debian's Chromium (CHROME_PATH) on the home page,
 a stage page, a notebook page and the glossary.  Prints one line per page with the four
-category scores and writes build/lighthouse/<page>.json.  Served with a port, Material
+category scores, the median of N runs (default 3: single runs of the performance score
+vary by ±5 on a shared machine), and writes build/lighthouse/<page>-<run>.json.  Served with a port, Material
 turns instant navigation off; that changes nothing Lighthouse measures on a first load.
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
+import gzip
+import io
 import http.server
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -31,9 +37,34 @@ CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-quic --no-f
                 "--disable-background-networking --disable-component-update --disable-sync")
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+COMPRESSED = (".html", ".css", ".js", ".json", ".xml", ".svg", ".txt", ".map")
+
+
+class PagesLikeHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with GitHub Pages' gzip and cache headers, so the figures are what readers get."""
+
     def log_message(self, *args):
         pass
+
+    def end_headers(self):
+        self.send_header("Cache-Control", "max-age=600")
+        super().end_headers()
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        if not (path.suffix in COMPRESSED and path.is_file()
+                and "gzip" in self.headers.get("Accept-Encoding", "")
+                and self.path.split("?")[0].endswith(("/", path.suffix))):
+            return super().send_head()
+        body = gzip.compress(path.read_bytes(), compresslevel=6)
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
 
 
 def ensure_lighthouse() -> Path:
@@ -45,25 +76,37 @@ def ensure_lighthouse() -> Path:
     return binary
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv:
-        sys.exit(__doc__)
-    site = Path(argv[0]).resolve()
-    binary = ensure_lighthouse()
+def run(binary: Path, url: str, report: Path) -> dict:
     chrome = shutil.which("chromium") or "/usr/bin/chromium"
-    handler = functools.partial(_QuietHandler, directory=str(site))
+    subprocess.run([str(binary), url, "--quiet", "--output=json", f"--output-path={report}",
+                    "--form-factor=mobile", f"--chrome-flags={CHROME_FLAGS}"],
+                   env={**os.environ, "CHROME_PATH": chrome}, check=True)
+    report_json = json.loads(report.read_text(encoding="utf-8"))
+    scores = {c: round(report_json["categories"][c]["score"] * 100) for c in CATEGORIES}
+    scores["TBT ms"] = round(report_json["audits"]["total-blocking-time"]["numericValue"])
+    scores["FCP ms"] = round(report_json["audits"]["first-contentful-paint"]["numericValue"])
+    return scores
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("site", type=Path)
+    parser.add_argument("pages", nargs="*", metavar="PAGE", help=f"some of {', '.join(PAGES)} (default: all)")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    if unknown := set(args.pages) - set(PAGES):
+        parser.error(f"unknown page(s): {', '.join(sorted(unknown))}")
+    binary = ensure_lighthouse()
+    handler = functools.partial(PagesLikeHandler, directory=str(args.site.resolve()))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
-    print(f"{'page':12s} " + " ".join(f"{c:>15s}" for c in CATEGORIES))
-    for name, path in PAGES.items():
-        report = TOOL / f"{name}.json"
-        subprocess.run([str(binary), base + path, "--quiet", "--output=json", f"--output-path={report}",
-                        "--form-factor=mobile", f"--chrome-flags={CHROME_FLAGS}"],
-                       env={**os.environ, "CHROME_PATH": chrome}, check=True)
-        scores = json.loads(report.read_text(encoding="utf-8"))["categories"]
-        print(f"{name:12s} " + " ".join(f"{round(scores[c]['score'] * 100):>15d}" for c in CATEGORIES))
+    columns = [*CATEGORIES, "TBT ms", "FCP ms"]
+    print(f"{'page':12s} " + " ".join(f"{c:>14s}" for c in columns), flush=True)
+    for name in args.pages or PAGES:
+        runs = [run(binary, base + PAGES[name], TOOL / f"{name}-{i}.json") for i in range(args.runs)]
+        median = {c: statistics.median_low(sorted(r[c] for r in runs)) for c in columns}
+        print(f"{name:12s} " + " ".join(f"{median[c]:>14d}" for c in columns), flush=True)
     server.shutdown()
     return 0
 

@@ -6,9 +6,12 @@ source notebook as the download docs/notebooks/<stem>.ipynb:
 
 - a header under the title: Colab badge, download link, stages, run info;
 - Markdown cells as they are (links to other notebooks' .ipynb become .md);
-- code cells as ```python blocks, outputs as ```text blocks, figures as image
-  files, HTML outputs (tables) as raw HTML.  Code and outputs sit in
-  <div data-search-exclude> so that search finds the prose, not the code.
+- code cells as ```python blocks; text outputs as a plain <pre class="nb-text">
+  (no <code>: Material gives each code block a copy button and layout watchers,
+  which on a page with 50 blocks kept a phone busy for a second at load, and
+  nobody copies a printout); figures as image files; HTML outputs (tables) as
+  raw HTML.  Code and outputs sit in <div data-search-exclude> so that search
+  finds the prose, not the code.
 
 The prose comes from the current source notebook and the outputs from the
 executed copy: an edit to a Markdown cell shows up without executing anything.
@@ -51,6 +54,11 @@ def _fence(text: str, lang: str) -> str:
     return f"{fence}{lang}\n{text.rstrip()}\n{fence}"
 
 
+def _text(text: str) -> str:
+    """A text output as raw HTML, left alone by Markdown (no abbreviations, no math)."""
+    return f'<pre class="nb-text">{html.escape(text.rstrip())}</pre>'
+
+
 def _block(css: str, inner: str, markdown: bool = True) -> str:
     attr = " markdown" if markdown else ""
     return f'<div class="{css}" data-search-exclude{attr}>\n\n{inner}\n\n</div>'
@@ -81,7 +89,7 @@ def _output(output, figures: _Figures, name: str, index: int) -> str | None:
     kind = output.output_type
     if kind == "stream":
         css = "nb-output nb-stderr" if output.name == "stderr" else "nb-output"
-        return _block(css, _fence(output.text, "text")) if output.text.strip() else None
+        return _block(css, _text(output.text), markdown=False) if output.text.strip() else None
     if kind == "error":
         raise NotebookError(f"{name}: cell {index} has an error output; the build executes notebooks clean")
     if kind not in ("display_data", "execute_result"):
@@ -104,7 +112,7 @@ def _output(output, figures: _Figures, name: str, index: int) -> str | None:
     if "text/latex" in data:
         return data["text/latex"]
     if "text/plain" in data:
-        return _block("nb-output", _fence(data["text/plain"], "text"))
+        return _block("nb-output", _text(data["text/plain"]), markdown=False)
     return None
 
 

@@ -51,7 +51,7 @@ def test_page_has_header_code_outputs_and_figures(tmp_path):
     assert "在 2 核 CPU 上实测：1 秒" in header
     assert "[上一个](02-mini-transformer.md#小结)" in markdown and "(../stages/02-foundations.md)" in markdown
     assert "````python\nprint('```')\nplt.plot([1, 2])\n````" in markdown  # fence longer than the code's
-    assert "````text\n```\n````" in markdown
+    assert '<div class="nb-output" data-search-exclude>\n\n<pre class="nb-text">```</pre>' in markdown
     assert "![Figure size 640x480](99-probe/figure-1.png){ loading=lazy }" in markdown
     assert figures == {"99-probe/figure-1.png": base64.b64decode(PNG)}
     assert '<div class="nb-output nb-html" data-search-exclude>\n\n<table>' in markdown

@@ -41,21 +41,36 @@
     node.setAttribute("data-math-done", "");
   }
 
+  // Render in slices of about 30 ms and let the browser breathe in between: a phone
+  // rendering twenty formulas in one go is busy for a third of a second.
+  var queue = [];
+  function drain() {
+    var start = Date.now();
+    while (queue.length && Date.now() - start < 30) renderOne(queue.shift());
+    if (queue.length) setTimeout(drain, 0);
+  }
+  function enqueue(nodes) {
+    var idle = !queue.length;
+    queue.push.apply(queue, nodes);
+    if (idle) drain();
+  }
+
   var observer = null;
 
   function render() {
     if (observer) observer.disconnect();
+    queue.length = 0;  // formulas of the page before an instant navigation
     var nodes = document.querySelectorAll(".arithmatex:not([data-math-done])");
     if (!nodes.length) return;
     if (!("IntersectionObserver" in window)) {
-      katexReady().then(function () { nodes.forEach(renderOne); });
+      katexReady().then(function () { enqueue(Array.prototype.slice.call(nodes)); });
       return;
     }
     observer = new IntersectionObserver(function (entries, self) {
       var near = entries.filter(function (e) { return e.isIntersecting; }).map(function (e) { return e.target; });
       if (!near.length) return;
       near.forEach(function (node) { self.unobserve(node); });
-      katexReady().then(function () { near.forEach(renderOne); });
+      katexReady().then(function () { enqueue(near); });
     }, { rootMargin: "600px 0px" });
     nodes.forEach(function (node) { observer.observe(node); });
   }
