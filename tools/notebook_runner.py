@@ -307,11 +307,22 @@ def _check_outputs(nb: nbformat.NotebookNode, name: str) -> None:
                 "(df.head(), a few examples) instead of everything.")
 
 
-def _kernel_manager(scratch: Path):
-    """A kernel talking over local sockets in `scratch` (no TCP, so no unencrypted-TCP warning)."""
+def _kernel_manager(scratch: Path, python: str | None = None):
+    """A kernel talking over local sockets in `scratch` (no TCP, so no unencrypted-TCP warning);
+    with `python`, an ipykernel of that interpreter (another virtual environment) instead of ours."""
+    from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
 
-    km = AsyncKernelManager(kernel_name="python3")
+    if python:
+        spec = scratch / "kernels" / "python3"
+        spec.mkdir(parents=True)
+        (spec / "kernel.json").write_text(json.dumps({
+            "argv": [python, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3", "language": "python"}))
+        km = AsyncKernelManager(kernel_name="python3",
+                                kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec.parent)]))
+    else:
+        km = AsyncKernelManager(kernel_name="python3")
     if os.name == "posix":
         km.transport = "ipc"
         km.ip = str(scratch / "kernel")
@@ -319,8 +330,9 @@ def _kernel_manager(scratch: Path):
     return km
 
 
-def execute(notebook: Notebook, out_path: Path, log=print) -> dict:
-    """Execute `notebook` top to bottom in a fresh kernel; write the executed copy to `out_path`."""
+def execute(notebook: Notebook, out_path: Path, log=print, python: str | None = None) -> dict:
+    """Execute `notebook` top to bottom in a fresh kernel; write the executed copy to `out_path`.
+    `python`: run the kernel with that interpreter (tests/notebooks/test_colab.py)."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -338,7 +350,7 @@ def execute(notebook: Notebook, out_path: Path, log=print) -> dict:
         (scratch / "tmp").mkdir()
         env = {**os.environ, **KERNEL_ENV, "TMPDIR": str(scratch / "tmp"),
                "LLM_ROADMAP_MODELS": str(offline_models.MODELS_DIR)}
-        client = NotebookClient(nb, timeout=limit, kernel_name="python3", km=_kernel_manager(scratch),
+        client = NotebookClient(nb, timeout=limit, kernel_name="python3", km=_kernel_manager(scratch, python),
                                 shutdown_kernel="immediate", resources={"metadata": {"path": str(work)}})
         client.owns_km = True  # so that nbclient shuts the kernel down when the block ends
         with client.setup_kernel(env=env):

@@ -37,7 +37,7 @@ GENERATED = ROOT / "generated"
 SNIPPETS = GENERATED / "snippets"
 PAGES = ROOT / "docs" / "notebooks"
 HAND_WRITTEN_PAGES = {"index.md"}  # the only tracked file in docs/notebooks/
-DEFAULT_REPO = re.compile(r'^repo_url:\s*!ENV\s*\[\s*SITE_REPO_URL\s*,\s*"([^"]+)"\s*\]', re.M)
+REPO_URL = re.compile(r"^repo_url:\s*(https://github\.com/[^/\s]+/[^/\s]+?)/?\s*$", re.M)
 BRANCH = re.compile(r"^\s*notebook_branch:\s*(\S+)", re.M)
 
 
@@ -58,14 +58,21 @@ def write(path: Path, content: str | bytes) -> bool:
 
 
 def repository() -> tuple[str, str]:
-    """(repo URL, notebook branch): SITE_REPO_URL as the workflows set it, else mkdocs.yml's default."""
+    """(repo URL, notebook branch), as mkdocs.yml names them."""
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    default = DEFAULT_REPO.search(config)
-    branch = BRANCH.search(config)
-    url = os.environ.get("SITE_REPO_URL") or (default and default[1])
+    url, branch = REPO_URL.search(config), BRANCH.search(config)
     if not url:
-        raise BuildError("mkdocs.yml: repo_url must read !ENV [SITE_REPO_URL, \"https://github.com/...\"]")
-    return url.rstrip("/"), branch[1] if branch else "main"
+        raise BuildError("mkdocs.yml: repo_url must be https://github.com/OWNER/NAME")
+    return url[1], branch[1] if branch else "main"
+
+
+def check_repository(running_in: str) -> None:
+    """The deploy workflow's guard: it runs in the repository mkdocs.yml names (OWNER/NAME)."""
+    url, _ = repository()
+    if url.lower() != f"https://github.com/{running_in}".lower():
+        raise BuildError(f"this workflow runs in {running_in}, but mkdocs.yml names {url}: the Colab badges, "
+                         "edit links and notebook downloads would point there. Change repo_url in mkdocs.yml "
+                         "(and the REPO, BRANCH lines the tests then name) to this repository.")
 
 
 def colab_url(repo_url: str, branch: str, name: str) -> str:
@@ -178,8 +185,13 @@ def main(argv=None) -> int:
     parser.add_argument("--no-execute", action="store_true",
                         help="render the last executed copies; execute nothing (for mkdocs serve)")
     parser.add_argument("--force", action="store_true", help="execute every notebook again")
+    parser.add_argument("--check-repository", metavar="OWNER/NAME",
+                        help="only check that mkdocs.yml names this repository (the deploy workflow)")
     args = parser.parse_args(argv)
     try:
+        if args.check_repository:
+            check_repository(args.check_repository)
+            return 0
         prebuild(execute=not args.no_execute, force=args.force)
     except (BuildError, NotebookError, glossary.GlossaryError, offline_models.ModelError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)

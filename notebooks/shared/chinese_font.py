@@ -18,7 +18,10 @@ def use_chinese_font():
             plt.rcParams["font.sans-serif"] = [name]
             plt.rcParams["axes.unicode_minus"] = False  # 中文字体里常常没有数学负号
             return name
-    raise RuntimeError("没有找到中文字体：请安装 Noto Sans CJK（Debian/Ubuntu：apt install fonts-noto-cjk）")
+    # 没有中文字体也不该让「全部运行」停下：图照样画，只是中文显示成方框
+    print("提示：没有找到中文字体，图里的中文会显示成方框。安装 Noto Sans CJK 后重启内核即可"
+          "（Debian/Ubuntu：apt install fonts-noto-cjk；Windows、macOS 自带的中文字体也能用）")
+    return None
 
 
-print("中文字体：", use_chinese_font())
+print("中文字体：", use_chinese_font() or "无（见上面的提示）")

@@ -33,11 +33,11 @@ def test_prebuild_only_writes_where_it_says(tmp_path, monkeypatch):
     assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_repository_address_comes_from_mkdocs_yml_or_the_workflow(monkeypatch):
-    monkeypatch.delenv("SITE_REPO_URL", raising=False)
+def test_repository_address_comes_from_mkdocs_yml_and_the_deploy_checks_it(capsys):
     url, branch = prebuild.repository()
     assert url.startswith("https://github.com/") and branch == "main"
-    monkeypatch.setenv("SITE_REPO_URL", "https://github.com/someone/fork/")
-    assert prebuild.repository()[0] == "https://github.com/someone/fork"
+    assert prebuild.main(["--check-repository", url.removeprefix("https://github.com/")]) == 0
+    assert prebuild.main(["--check-repository", "someone/fork"]) == 1
+    assert "runs in someone/fork, but mkdocs.yml names" in capsys.readouterr().err
     assert prebuild.colab_url("https://github.com/someone/fork", "main", "01-x.ipynb") == \
         "https://colab.research.google.com/github/someone/fork/blob/main/notebooks/01-x.ipynb"
