@@ -20,12 +20,13 @@ import io
 import http.server
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import threading
 from pathlib import Path
+
+from tools.real_address import ARGS, CHROMIUM
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "build" / "lighthouse"
@@ -33,9 +34,7 @@ VERSION = "12.2.3"  # Lighthouse 13 needs Node 22; the machines have Node 20
 PAGES = {"home": "", "stage-03": "stages/03-applications/",
          "notebook-04": "notebooks/04-lora-finetuning/", "glossary": "glossary/"}
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
-CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run "
-                "--disable-background-networking --disable-component-update --disable-sync")
-
+CHROME_FLAGS = " ".join(["--headless=new", *ARGS])  # the browser tests' flags
 
 COMPRESSED = (".html", ".css", ".js", ".json", ".xml", ".svg", ".txt", ".map")
 
@@ -54,6 +53,7 @@ class PagesLikeHandler(http.server.SimpleHTTPRequestHandler):
         path = Path(self.translate_path(self.path))
         if path.is_dir():
             path = path / "index.html"
+        # a directory asked for without its slash gets the parent class's redirect
         if not (path.suffix in COMPRESSED and path.is_file()
                 and "gzip" in self.headers.get("Accept-Encoding", "")
                 and self.path.split("?")[0].endswith(("/", path.suffix))):
@@ -77,10 +77,9 @@ def ensure_lighthouse() -> Path:
 
 
 def run(binary: Path, url: str, report: Path) -> dict:
-    chrome = shutil.which("chromium") or "/usr/bin/chromium"
     subprocess.run([str(binary), url, "--quiet", "--output=json", f"--output-path={report}",
                     "--form-factor=mobile", f"--chrome-flags={CHROME_FLAGS}"],
-                   env={**os.environ, "CHROME_PATH": chrome}, check=True)
+                   env={**os.environ, "CHROME_PATH": CHROMIUM}, check=True)
     report_json = json.loads(report.read_text(encoding="utf-8"))
     scores = {c: round(report_json["categories"][c]["score"] * 100) for c in CATEGORIES}
     scores["TBT ms"] = round(report_json["audits"]["total-blocking-time"]["numericValue"])

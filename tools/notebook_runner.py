@@ -43,6 +43,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 import nbformat
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -170,15 +171,11 @@ def _module_distributions() -> dict[str, list[str]]:
     return importlib_metadata.packages_distributions()
 
 
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def direct_distributions(notebook: Notebook) -> list[str]:
     """The installed distributions the notebook imports itself, plus its declared packages."""
     mapping = _module_distributions()
-    dists = {_canonical(d) for module in imported_modules(notebook.nb) for d in mapping.get(module, [])}
-    dists.update(_canonical(p) for p in notebook.packages)
+    dists = {canonicalize_name(d) for module in imported_modules(notebook.nb) for d in mapping.get(module, [])}
+    dists.update(canonicalize_name(p) for p in notebook.packages)
     return sorted(dists)
 
 
@@ -195,7 +192,7 @@ def _requirements(dist: str) -> tuple[str, ...]:
     for line in requires:
         req = Requirement(line)
         if req.marker is None or req.marker.evaluate({"extra": ""}):
-            names.append(_canonical(req.name))
+            names.append(canonicalize_name(req.name))
     return tuple(names)
 
 

@@ -24,6 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from packaging.utils import canonicalize_name as canonical
+
 from tests.conftest import ROOT
 from tools.user_cache import cache_root
 
@@ -33,10 +35,6 @@ COLAB_PYTHON = "3.12"  # the Python of the runtime FREEZE was taken from
 NOTEBOOK_PACKAGES = ["transformers", "datasets", "huggingface_hub", "tokenizers", "safetensors", "accelerate",
                      "peft", "numpy", "pandas", "pyarrow", "scikit-learn", "matplotlib", "matplotlib-inline",
                      "jieba", "psutil", "sentencepiece", "ipykernel"]
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def colab_versions() -> dict[str, str]:

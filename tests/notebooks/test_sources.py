@@ -7,6 +7,7 @@ import re
 
 import nbformat
 import pytest
+from packaging.utils import canonicalize_name
 
 from tests.conftest import ROOT
 from tools import notebook_meta, notebook_runner
@@ -16,10 +17,6 @@ NOTEBOOKS = notebook_meta.sources()
 SHARED = ROOT / "notebooks" / "shared"
 PIP_INSTALL = re.compile(r"^\s*[%!]pip install (.+)$", re.M)
 NAV_ENTRY = re.compile(r"^\s*-\s*(.+?):\s*notebooks/(\S+)\.md\s*$", re.M)
-
-
-def normalise(name):
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 
@@ -149,7 +146,7 @@ def test_first_code_cell_prepares_colab_only(path):
     assert '"google.colab" in sys.modules' in source, "Colab set-up must be guarded"
     for line in PIP_INSTALL.findall(source):
         for spec in line.split():
-            assert normalise(spec.partition("==")[0]) != "torch", "never install torch in Colab"
+            assert canonicalize_name(spec.partition("==")[0]) != "torch", "never install torch in Colab"
     other_cells = [c.source for c in nb.cells if c.cell_type == "code" and c is not first_code]
     assert not any(PIP_INSTALL.search(s) for s in other_cells), "installs belong in the first code cell"
 
