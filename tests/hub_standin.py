@@ -11,6 +11,13 @@ that huggingface_hub, transformers and datasets use:
     GET      /cdn/{sha256}                                  where large files redirect to (on a second
                                                             port: another origin, as a real CDN is)
 
+and the part of ModelScope's API that `modelscope.snapshot_download` uses (the same repositories,
+under whatever names they are registered with; point the client at it with MODELSCOPE_ENDPOINT):
+
+    GET      /api/v1/models/{repo}/repo/files?Revision=&Recursive=[&Root=]   file listing with Sha256
+    GET      /api/v1/models/{repo}/repo?Revision=&FilePath=                   a file
+    GET      /api/v1/repos/internalAccelerationInfo     "not inside Alibaba Cloud" (no region to use)
+
 As on the Hub, `resolve` answers with ETag and X-Repo-Commit; files over LARGE bytes are
 "LFS" files: 302 to /cdn/ with X-Linked-Etag and X-Linked-Size (a HEAD is not followed, a
 GET is).  A missing file is 404 with X-Error-Code EntryNotFound, a missing repository 404
@@ -35,6 +42,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 LARGE = 1_000_000
 RESOLVE = re.compile(r"^/(?:(datasets)/)?([^/]+/[^/]+)/resolve/([^/]+)/(.+)$")
 API = re.compile(r"^/api/(models|datasets)/([^/]+/[^/]+)(?:/(revision|tree|paths-info)/([^/]+)(?:/(.*))?)?$")
+MODELSCOPE = re.compile(r"^/api/v1/models/([^/]+/[^/]+)/repo(/files)?$")
 
 
 class Repo:
@@ -99,6 +107,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         if path.startswith("/cdn/"):
             return self._cdn(path[len("/cdn/"):])
+        if path == "/api/v1/repos/internalAccelerationInfo":
+            return self._json({"Code": 200, "Data": {"InternalRegionQueryAddress": ""}, "Success": True})
+        if match := MODELSCOPE.match(path):
+            return self._modelscope(match[1], bool(match[2]), parse_qs(urlsplit(self.path).query))
         if match := RESOLVE.match(path):
             return self._resolve("dataset" if match[1] else "model", match[2], match[4])
         if (match := API.match(path)) and match[3] != "paths-info":
@@ -156,6 +168,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         siblings = [{"rfilename": n, "size": e["size"]} for n in repo.files for e in [repo.entry(n)]]
         self._json({"id": name, "sha": repo.commit, "private": False, "gated": False, "disabled": False,
                     "siblings": siblings, "tags": [], "cardData": {}, "lastModified": "2026-01-01T00:00:00.000Z"})
+
+
+    def _modelscope(self, name: str, listing: bool, query: dict):
+        repo = self.server.repos.get(("model", name))
+        if repo is None:  # ModelScope's error envelope: HTTP 404 with Code and Message
+            return self._json({"Code": 10010205001, "Message": f"model {name} not found", "Success": False}, 404)
+        if listing:
+            root = query.get("Root", [""])[0].strip("/")
+            recursive = query.get("Recursive", ["False"])[0].lower() == "true"
+            files = [{"Name": e["path"].rsplit("/", 1)[-1], "Path": e["path"], "Size": e.get("size", 0),
+                      "Type": "tree" if e["type"] == "directory" else "blob",
+                      **({"Sha256": repo.sha256[e["path"]]} if e["type"] == "file" else {})}
+                     for e in repo.tree(root, recursive)]
+            return self._json({"Code": 200, "Data": {"Files": files}, "Success": True})
+        filename = query.get("FilePath", [""])[0]
+        if filename not in repo.files:
+            return self._json({"Code": 10010205001, "Message": f"{filename} not found", "Success": False}, 404)
+        self._send(200, b"" if self.command == "HEAD" else repo.files[filename].read_bytes(),
+                   {"Content-Length": str(repo.files[filename].stat().st_size)}, "application/octet-stream")
 
 
 class _Server(http.server.ThreadingHTTPServer):

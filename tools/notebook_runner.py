@@ -71,9 +71,9 @@ def executed_dir() -> Path:
 
 
 # Environment of the kernel: never reach a model hub or the network, keep outputs
-# free of progress bars.  Notebooks read USE_HF_HUB ("auto" in Colab) to pick a path.
+# free of progress bars.  Notebooks read LLM_ROADMAP_SOURCE (notebooks/shared/model_source.py).
 KERNEL_ENV = {
-    "USE_HF_HUB": "0",
+    "LLM_ROADMAP_SOURCE": "offline",
     "HF_HUB_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
@@ -327,9 +327,12 @@ def _kernel_manager(scratch: Path, python: str | None = None):
     return km
 
 
-def execute(notebook: Notebook, out_path: Path, log=print, python: str | None = None) -> dict:
+def execute(notebook: Notebook, out_path: Path, log=print, python: str | None = None,
+            kernel_env: dict | None = None) -> dict:
     """Execute `notebook` top to bottom in a fresh kernel; write the executed copy to `out_path`.
-    `python`: run the kernel with that interpreter (tests/notebooks/test_colab.py)."""
+    `python`: run the kernel with that interpreter (tests/notebooks/test_colab.py).
+    `kernel_env`: instead of KERNEL_ENV and the offline models, this environment on top of ours
+    without any HF_*, TRANSFORMERS_*, LLM_ROADMAP_* or PYTHONPATH variable (tests of the Hub paths)."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -345,8 +348,13 @@ def execute(notebook: Notebook, out_path: Path, log=print, python: str | None = 
             shutil.copyfile(src, work / rel)
         work.mkdir(exist_ok=True)
         (scratch / "tmp").mkdir()
-        env = {**os.environ, **KERNEL_ENV, "TMPDIR": str(scratch / "tmp"),
-               "LLM_ROADMAP_MODELS": str(offline_models.MODELS_DIR)}
+        if kernel_env is None:
+            env = {**os.environ, **KERNEL_ENV, "LLM_ROADMAP_MODELS": str(offline_models.MODELS_DIR)}
+        else:
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("HF_", "TRANSFORMERS_", "LLM_ROADMAP_")) and k != "PYTHONPATH"}
+            env.update(kernel_env)
+        env["TMPDIR"] = str(scratch / "tmp")
         client = NotebookClient(nb, timeout=limit, kernel_name="python3", km=_kernel_manager(scratch, python),
                                 shutdown_kernel="immediate", resources={"metadata": {"path": str(work)}})
         client.owns_km = True  # so that nbclient shuts the kernel down when the block ends

@@ -262,3 +262,22 @@ def test_data_url_names_the_sites_repository(nb):
     assert (f"https://github.com/{nb.REPO}", nb.BRANCH) == (url, branch)
     assert nb.DATA_URL == f"https://raw.githubusercontent.com/{nb.REPO}/{branch}/notebooks/{nb.DATA_FILE}"
     assert (ROOT / "notebooks" / nb.DATA_FILE).resolve() == DATA.resolve()
+
+
+def test_without_the_file_next_to_it_the_notebook_reads_the_data_from_the_url(nb, rows, tmp_path, monkeypatch):
+    """A notebook opened alone (Colab, a download) has no data/ folder: it fetches the file instead."""
+    import functools
+    import http.server
+    import threading
+
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    quiet = type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
+    handler = functools.partial(quiet, directory=str(DATA.parent.parent))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}/{nb.DATA_FILE}"
+            assert nb.load_rows(tmp_path / "missing.jsonl", url=url) == rows
+        finally:
+            server.shutdown()

