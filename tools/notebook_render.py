@@ -4,7 +4,7 @@ The page is written to docs/notebooks/<stem>.md (gitignored, marked as
 generated) with the figures beside it in docs/notebooks/<stem>/, and the clean
 source notebook as the download docs/notebooks/<stem>.ipynb:
 
-- a header under the title: Colab badge, download link, stages, run info;
+- a header under the title: Colab and Kaggle badges, download link, stages, run info;
 - Markdown cells as they are (links to other notebooks' .ipynb become .md);
 - code cells as ```python blocks; text outputs as a plain <pre class="nb-text">
   (no <code>: Material gives each code block a copy button and layout watchers,
@@ -116,13 +116,15 @@ def _output(output, figures: _Figures, name: str, index: int) -> str | None:
     return None
 
 
-def _header(notebook: Notebook, colab_url: str, stage_names: dict[str, str], run_info: str) -> str:
+def _header(notebook: Notebook, colab_url: str, kaggle_url: str, stage_names: dict[str, str], run_info: str) -> str:
     stages = "、".join(f"[{stage_names[s]}](../stages/{s}.md)" for s in notebook.stages)
     return "\n".join([
         '<div class="nb-header" data-search-exclude markdown>',
         "",
         f'[![在 Colab 中打开](../assets/images/colab-badge.svg){{ width="117" height="20" }}]({colab_url})'
         '{ .nb-badge title="在 Google Colab 中打开这个 notebook" }',
+        f'[![在 Kaggle 中打开](../assets/images/kaggle-badge.svg){{ width="124" height="20" }}]({kaggle_url})'
+        '{ .nb-badge title="在 Kaggle 中打开这个 notebook" }',
         f"[下载 .ipynb]({notebook.stem}.ipynb){{ .md-button .nb-download download }}",
         "[全部 notebook（.zip）](notebooks.zip){ .md-button .nb-download-all download }",
         "",
@@ -136,11 +138,11 @@ def _header(notebook: Notebook, colab_url: str, stage_names: dict[str, str], run
     ])
 
 
-def render(notebook: Notebook, nb: nbformat.NotebookNode, *, colab_url: str, stage_names: dict[str, str],
-           run_info: str, notice: str = "") -> tuple[str, dict[str, bytes]]:
+def render(notebook: Notebook, nb: nbformat.NotebookNode, *, colab_url: str, kaggle_url: str,
+           stage_names: dict[str, str], run_info: str, notice: str = "") -> tuple[str, dict[str, bytes]]:
     """The page's Markdown and its figure files {relative path: bytes}."""
     figures = _Figures(notebook.stem)
-    header = _header(notebook, colab_url, stage_names, run_info) + (f"\n\n{notice}" if notice else "")
+    header = _header(notebook, colab_url, kaggle_url, stage_names, run_info) + (f"\n\n{notice}" if notice else "")
     parts = [GENERATED_NOTE.format(name=notebook.path.name)]
     header_done = False
     for index, cell in enumerate(nb.cells, start=1):

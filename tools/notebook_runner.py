@@ -330,7 +330,7 @@ def _kernel_manager(scratch: Path, python: str | None = None):
 def execute(notebook: Notebook, out_path: Path, log=print, python: str | None = None,
             kernel_env: dict | None = None) -> dict:
     """Execute `notebook` top to bottom in a fresh kernel; write the executed copy to `out_path`.
-    `python`: run the kernel with that interpreter (tests/notebooks/test_colab.py).
+    `python`: run the kernel with that interpreter (tests/notebooks/test_platforms.py).
     `kernel_env`: instead of KERNEL_ENV and the offline models, this environment on top of ours
     without any HF_*, TRANSFORMERS_*, LLM_ROADMAP_* or PYTHONPATH variable (tests of the Hub paths)."""
     from nbclient import NotebookClient

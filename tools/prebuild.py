@@ -8,6 +8,7 @@ What it writes (all gitignored, all marked as generated):
     generated/snippets/glossary-table.md     the glossary page's table (docs/glossary.md includes it)
     generated/snippets/abbreviations.md      tooltips, appended to every page (pymdownx.snippets auto_append)
     generated/snippets/notebooks-table.md    the notebooks index table (docs/notebooks/index.md includes it)
+    generated/snippets/notebooks-platforms.md  where each notebook runs (tools/notebook_platforms.py)
     generated/jieba_userdict.txt             the search dictionary: glossary terms + includes/jieba_extra_words.txt
     docs/notebooks/<stem>.md, <stem>/        each executed notebook as a page, with its figures
     docs/notebooks/<stem>.ipynb              the clean source, for download
@@ -30,7 +31,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from tools import glossary, notebook_meta, notebook_render, notebook_runner, offline_models  # noqa: E402
+from tools import glossary, notebook_meta, notebook_platforms, notebook_render, notebook_runner, offline_models  # noqa: E402
 from tools.notebook_meta import NotebookError  # noqa: E402
 
 GENERATED = ROOT / "generated"
@@ -80,6 +81,11 @@ def colab_url(repo_url: str, branch: str, name: str) -> str:
     return f"https://colab.research.google.com/github/{repo}/blob/{branch}/notebooks/{name}"
 
 
+def kaggle_url(repo_url: str, branch: str, name: str) -> str:
+    """Kaggle imports a notebook from its GitHub address (Kaggle's "Open in Kaggle" link)."""
+    return f"https://kaggle.com/kernels/welcome?src={repo_url}/blob/{branch}/notebooks/{name}"
+
+
 def write_glossary_files(log=print) -> None:
     entries = glossary.load()
     write(SNIPPETS / "glossary-table.md", glossary.table(entries))
@@ -120,6 +126,7 @@ def write_notebook_pages(results, stage_names, log=print) -> None:
         run_info = notebook_runner.describe_run(info) if info else "尚未执行"
         markdown, figures = notebook_render.render(
             notebook, nb, colab_url=colab_url(repo_url, branch, notebook.path.name),
+            kaggle_url=kaggle_url(repo_url, branch, notebook.path.name),
             stage_names=stage_names, run_info=run_info, notice=_notice(result))
         markdown = markdown.replace(
             "---\n", f"---\nedit_url: {repo_url}/blob/{branch}/notebooks/{notebook.path.name}\n", 1)
@@ -175,6 +182,9 @@ def prebuild(execute: bool = True, force: bool = False, log=print) -> list:
             state = "never executed" if result.executed is None else "stale (shown with its last outputs)"
             log(f"notebook {result.notebook.path.name}: {state}; run `make notebooks` to execute it")
     write_notebook_pages(results, stage_names, log=log)
+    run_infos = {r.notebook.stem: nbformat.read(r.executed, as_version=4).metadata.get("run_info") if r.executed else None
+                 for r in results}
+    write(SNIPPETS / "notebooks-platforms.md", notebook_platforms.table(notebooks, run_infos))
     write(PAGES / "notebooks.zip", notebooks_zip(notebooks))
     log(f"notebooks: {len(results)} pages -> docs/notebooks/")
     return results

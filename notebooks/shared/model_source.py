@@ -24,10 +24,10 @@ def choose_source(setting, environ=os.environ, modules=sys.modules):
         return setting, "LLM_ROADMAP_SOURCE 指定"
     if setting != "auto":
         raise ValueError(f"SOURCE 只能是 auto、offline、hub、modelscope 之一，现在是 {setting!r}")
-    if "google.colab" in modules:
-        return "hub", "auto：在 Colab 中，用 Hugging Face Hub"
     if "KAGGLE_KERNEL_RUN_TYPE" in environ:  # Kaggle 的 notebook 里总有这个环境变量
         return "hub", "auto：在 Kaggle 中，用 Hugging Face Hub"
+    if "google.colab" in modules:
+        return "hub", "auto：在 Colab 中，用 Hugging Face Hub"
     return "offline", "auto：不在 Colab、Kaggle 中，用 pip 包自带的模型和数据"
 
 

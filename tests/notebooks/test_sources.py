@@ -141,7 +141,7 @@ def test_opening_cell_states_goal_prerequisites_time_and_downloads(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_first_code_cell_prepares_colab_only(path):
-    """What may be installed, and at which versions, is checked against Colab's own list in test_colab.py."""
+    """What may be installed, and at which versions, is checked against Colab's and Kaggle's lists in test_platforms.py."""
     nb = nbformat.read(path, as_version=4)
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     source = first_code.source
@@ -239,22 +239,13 @@ def test_without_the_repository_the_offline_source_says_how_to_get_it(monkeypatc
     assert f"git clone {repository()[0]}.git" in str(stopped.value) and '"hub"' in str(stopped.value)
 
 
-def qwen_0_5b_parameters():
-    """Qwen2.5-0.5B-Instruct's parameter count, from its published configuration (no weights)."""
-    import torch
-    from transformers import AutoModelForCausalLM, Qwen2Config
-
-    config = Qwen2Config(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
-                         num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True)
-    with torch.device("meta"):
-        return sum(p.numel() for p in AutoModelForCausalLM.from_config(config).parameters())
-
-
 def test_notebook_04_refuses_qwen_full_finetuning_on_colabs_cpu_and_fits_it_on_a_t4():
     """The numbers notebook 04 states: 16 bytes per parameter for full fine-tuning with AdamW,
     Colab's CPU runtime has 12.7 GB of RAM (at most half of it for the training state: the offline
     path's measured peak is about twice its state), a T4 has 15 GB usable (torch reports 14.7 GiB)."""
-    n = qwen_0_5b_parameters()
+    from tools.notebook_platforms import ONLINE_MODELS, parameters
+
+    n = parameters(*ONLINE_MODELS["04-lora-finetuning"][1:])  # Qwen2.5-0.5B-Instruct's published configuration
     assert 490e6 < n < 500e6
     check_budget = shared_cell("compute_budget")["check_budget"]
     flops = 6 * n * 2 * 12 * 8 * 70  # two runs of 12 steps × 8 rows of about 70 tokens

@@ -75,8 +75,11 @@ def test_dark_mode_toggle(page, server):
 def test_notebook_page_shows_badge_outputs_and_math(page, server):
     page.goto(server + "notebooks/01-neural-network-from-scratch/")
     badge = page.locator("a.nb-badge")
-    expect(badge).to_be_visible()
-    assert badge.get_attribute("href").startswith("https://colab.research.google.com/github/")
+    expect(badge).to_have_count(2)
+    expect(badge.first).to_be_visible()
+    expect(badge.last).to_be_visible()
+    assert badge.first.get_attribute("href").startswith("https://colab.research.google.com/github/")
+    assert badge.last.get_attribute("href").startswith("https://kaggle.com/kernels/welcome?src=https://github.com/")
     expect(page.locator(".nb-run-info")).to_contain_text("峰值内存")
     page.locator(".nb-figure img").first.scroll_into_view_if_needed()  # figures load lazily
     expect(page.locator(".nb-figure img").first).to_be_visible()

@@ -33,14 +33,18 @@ def test_notebook_page(site, notebook, variant):
     for stage in meta.stages:
         assert header.select_one(f'a[href*="stages/{stage}"]'), f"no link to stage {stage}"
 
-    badge = header.select_one("a.nb-badge")
-    url = urlsplit(badge["href"])
+    colab, kaggle = header.select("a.nb-badge")
+    url = urlsplit(colab["href"])
     assert url.netloc == "colab.research.google.com"
     repo = urlsplit(CONFIG.repo_url).path.strip("/")
     assert url.path == f"/github/{repo}/blob/main/notebooks/{notebook.name}"
     assert (ROOT / url.path.split("/blob/main/")[1]).is_file()
-    badge_img, _ = resolve(page, badge.img["src"])
-    assert badge_img.is_file()
+    url = urlsplit(kaggle["href"])  # Kaggle imports the notebook from its GitHub page
+    assert (url.netloc, url.path) == ("kaggle.com", "/kernels/welcome")
+    assert url.query == f"src=https://github.com/{repo}/blob/main/notebooks/{notebook.name}"
+    for badge in (colab, kaggle):
+        badge_img, _ = resolve(page, badge.img["src"])
+        assert badge_img.is_file() and badge.img["alt"].startswith("在 ")
 
     download, _ = resolve(page, header.select_one("a.nb-download")["href"])
     assert download.read_bytes() == notebook.read_bytes()
@@ -64,11 +68,18 @@ def test_edit_link_points_at_the_notebook_source(site, notebook):
 
 def test_notebooks_index_is_derived_from_metadata(site):
     page = soup(site.online / "notebooks" / "index.html")
-    rows = page.select("article table tbody tr")
-    assert len(rows) == len(NOTEBOOKS)
-    for row, path in zip(rows, NOTEBOOKS):
-        meta = notebook_meta.load(path)
-        assert row.a.get_text() == meta.title and row.a["href"].rstrip("/").endswith(path.stem)
+    listing, platforms = page.select("article table")
+    for table in (listing, platforms):
+        rows = table.select("tbody tr")
+        assert len(rows) == len(NOTEBOOKS)
+        for row, path in zip(rows, NOTEBOOKS):
+            meta = notebook_meta.load(path)
+            assert row.a.get_text() == meta.title and row.a["href"].rstrip("/").endswith(path.stem)
+    assert "Colab 免费 CPU" in platforms.thead.get_text() and "Kaggle" in platforms.thead.get_text()
+    assert all(RUN_INFO_SHORT.search(row.get_text()) for row in platforms.select("tbody tr")), platforms.get_text()
+
+
+RUN_INFO_SHORT = re.compile(r"实测 (\d+ 分 )?\d+ 秒，峰值内存 \d+\.\d GB")
 
 
 def test_run_info_pattern_is_strict():

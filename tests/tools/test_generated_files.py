@@ -41,3 +41,5 @@ def test_repository_address_comes_from_mkdocs_yml_and_the_deploy_checks_it(capsy
     assert "runs in someone/fork, but mkdocs.yml names" in capsys.readouterr().err
     assert prebuild.colab_url("https://github.com/someone/fork", "main", "01-x.ipynb") == \
         "https://colab.research.google.com/github/someone/fork/blob/main/notebooks/01-x.ipynb"
+    assert prebuild.kaggle_url("https://github.com/someone/fork", "main", "01-x.ipynb") == \
+        "https://kaggle.com/kernels/welcome?src=https://github.com/someone/fork/blob/main/notebooks/01-x.ipynb"

@@ -36,6 +36,8 @@ def source_and_executed(tmp_path):
 
 def render(notebook, nb):
     return notebook_render.render(notebook, nb, colab_url="https://colab.research.google.com/github/o/r/blob/main/"
+                                  "notebooks/99-probe.ipynb",
+                                  kaggle_url="https://kaggle.com/kernels/welcome?src=https://github.com/o/r/blob/main/"
                                   "notebooks/99-probe.ipynb", stage_names={"02-foundations": "基础夯实"},
                                   run_info="在 2 核 CPU 上实测：1 秒")
 
@@ -47,6 +49,7 @@ def test_page_has_header_code_outputs_and_figures(tmp_path):
     title, header = markdown.split("# 试验 notebook", 1)[1].split('<div class="nb-header"', 1)
     assert not title.strip(), "the header sits right under the title"
     assert "(https://colab.research.google.com/github/o/r/blob/main/notebooks/99-probe.ipynb)" in header
+    assert "(https://kaggle.com/kernels/welcome?src=https://github.com/o/r/blob/main/notebooks/99-probe.ipynb)" in header
     assert "[下载 .ipynb](99-probe.ipynb)" in header and "[基础夯实](../stages/02-foundations.md)" in header
     assert "在 2 核 CPU 上实测：1 秒" in header
     assert "[上一个](02-mini-transformer.md#小结)" in markdown and "(../stages/02-foundations.md)" in markdown

@@ -1,0 +1,118 @@
+"""The notebooks on Colab and Kaggle: installing what they ask for leaves the platform's own packages
+alone, and they run with the platform's versions of the libraries.  See tests/notebooks/platforms.py
+for how each platform is stood in for here (its published package list, its Python for resolving,
+a virtual environment of its versions).
+"""
+
+import hashlib
+import re
+
+import nbformat
+import pytest
+
+from tests.notebooks import platforms
+from tests.notebooks.platforms import COLAB, PLATFORMS
+from tools import notebook_meta, notebook_runner, offline_models
+from tools.user_cache import cache_root
+
+NOTEBOOKS = notebook_meta.sources()
+PIP_INSTALL = re.compile(r"^\s*[%!]pip install (.+)$", re.M)
+# Replacing any of these in a running session breaks it (already imported, binary ABI).
+PROTECTED = {"torch", "numpy", "pandas", "pyarrow", "huggingface-hub"}
+ONLINE = ["03-bert-chinese-sentiment", "04-lora-finetuning"]  # notebooks whose default there is the Hub
+by_name = pytest.mark.parametrize("platform", PLATFORMS, ids=lambda p: p.name)
+
+
+def pip_specs(path):
+    """The package specs of every `%pip install` line in the notebook."""
+    nb = nbformat.read(path, as_version=4)
+    lines = [m for c in nb.cells if c.cell_type == "code" for m in PIP_INSTALL.findall(c.source)]
+    return [spec for line in lines for spec in line.split() if not spec.startswith("-")]
+
+
+@by_name
+def test_the_package_list_names_its_source_and_has_the_core_packages(platform):
+    header = platform.freeze.read_text(encoding="utf-8")[:600]
+    assert platform.source in header and re.search(r"commit [0-9a-f]{40}", header)
+    assert PROTECTED | {"transformers", "datasets", "peft"} <= set(platforms.versions(platform))
+
+
+@by_name
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_installs_only_what_the_platform_lacks(platform, path):
+    """Each `%pip install` names a package the platform does not have, pinned as in requirements.txt;
+    a package it has is used at its version (the notebook is tested with it below)."""
+    there, pins = platforms.versions(platform), platforms.project_pins()
+    for spec in pip_specs(path):
+        name, _, version = spec.partition("==")
+        assert platforms.canonical(name) not in there, (
+            f"{path.name} installs {spec}, which {platform.name} already has "
+            f"({name}=={there.get(platforms.canonical(name))}): upgrading it in a running session breaks what "
+            "is already imported; use the platform's version")
+        assert version == pins.get(platforms.canonical(name)), f"{path.name}: {spec} is not pinned as in requirements.txt"
+
+
+def installs(path):
+    """What the notebook installs, and the pip packages of its offline models and data."""
+    pins = platforms.project_pins()
+    offline = [f"{name}=={pins[platforms.canonical(name)]}" for name in notebook_meta.load(path).packages]
+    return list(dict.fromkeys(pip_specs(path) + offline))
+
+
+@by_name
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if installs(p)], ids=lambda p: p.stem)
+def test_installing_changes_no_package_of_the_platform(platform, path):
+    """pip resolves those installs with the platform's Python and every preinstalled package held fixed."""
+    there = platforms.versions(platform)
+    installed = platforms.dry_run(platform, installs(path))
+    changed = [f"{n} {there[platforms.canonical(n)]} → {v}" for n, v in installed
+               if platforms.canonical(n) in there and there[platforms.canonical(n)] != v]
+    assert not changed, f"{path.name} would change {platform.name}'s {changed}"
+
+
+def test_the_check_catches_an_upgrade_of_a_platform_package():
+    """What the first cells used to do: pin transformers to this project's version."""
+    with pytest.raises(AssertionError, match="would change Colab's own packages"):
+        platforms.dry_run(COLAB, [f"transformers=={platforms.project_pins()['transformers']}"])
+
+
+def venv(platform):
+    """One environment per platform for all notebooks, with the packages that ship their offline
+    models and data; and its requirements, for cache keys."""
+    python = platforms.platform_venv(platform, sorted({n for p in NOTEBOOKS for n in notebook_meta.load(p).packages}))
+    return python, (python.parent.parent / "installed").read_text()
+
+
+@pytest.mark.slow
+@by_name
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_offline_path_runs_with_the_platforms_versions(platform, path, tmp_path):
+    """Top to bottom, in a kernel whose transformers, datasets, peft, pandas, pyarrow … are the platform's."""
+    notebook = notebook_meta.load(path)
+    if notebook.models:
+        offline_models.ensure_all(names=list(notebook.models))  # converted with the project's versions
+    python, requirements = venv(platform)
+    key = hashlib.sha256((notebook_runner.cache_key(notebook) + requirements).encode()).hexdigest()[:16]
+    passed = cache_root() / "colab-runs" / f"{path.stem}.{key}.passed"
+    if passed.is_file():
+        return  # these exact inputs already ran clean with these versions
+    notebook_runner.execute(notebook, tmp_path / path.name, python=str(python))  # raises on any failure
+    passed.parent.mkdir(parents=True, exist_ok=True)
+    passed.write_text(requirements)
+
+
+@pytest.mark.slow
+@by_name
+@pytest.mark.parametrize("stem", ONLINE)
+def test_hub_source_runs_with_the_platforms_versions(platform, stem, tmp_path):
+    """What "在 Colab 中打开" and "在 Kaggle 中打开" run by default: the Hub source, through the platform's
+    own transformers, datasets and huggingface_hub, against the Hub stand-in (test_online_sources.py)."""
+    from tests.notebooks import test_online_sources as online
+
+    python, requirements = venv(platform)
+    passed, mark = online.once(f"{stem[:2]}-hub-{platform.name.lower()}", *online.case_inputs(stem), requirements)
+    if passed:
+        return
+    online.check_whole_run(online.run(stem, "hub", online.served(stem, tmp_path), tmp_path, python=str(python)),
+                           stem, "hub")
+    mark()

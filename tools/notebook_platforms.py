@@ -1,0 +1,91 @@
+"""The table of where each notebook runs (docs/notebooks/index.md includes it).
+
+Every number in it is measured by this site's build (the offline source, on the build machine)
+or computed here: the training state of the models the online sources download, from the models'
+published configurations, judged with the notebooks' own rule (notebooks/shared/compute_budget.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GIB = 2**30
+COLAB_CPU_RAM = 12.7 * GIB  # Colab's free CPU runtime, as its resource panel shows it
+KAGGLE_CPU_RAM = 30 * GIB   # a Kaggle CPU session
+T4_MEMORY = 14.7 * GIB      # what torch reports for a T4's 16 GB (Colab's free GPU, one of Kaggle's)
+
+# The models the online sources download: their Hub names and published configurations.
+ONLINE_MODELS = {
+    "03-bert-chinese-sentiment": ("bert-base-chinese", "sequence-classification",
+                                  {"model_type": "bert", "vocab_size": 21128, "num_labels": 2}),
+    "04-lora-finetuning": ("Qwen2.5-0.5B-Instruct", "causal-lm",
+                           {"model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864,
+                            "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2,
+                            "vocab_size": 151936, "tie_word_embeddings": True}),
+}
+
+
+def parameters(kind: str, config: dict) -> int:
+    """Parameter count of a model built from `config` on the meta device (no weights, no memory)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    settings = dict(config)
+    built = AutoConfig.for_model(settings.pop("model_type"), **settings)
+    auto = AutoModelForCausalLM if kind == "causal-lm" else AutoModelForSequenceClassification
+    with torch.device("meta"):
+        return sum(p.numel() for p in auto.from_config(built).parameters())
+
+
+def fits(memory_bytes: float, device: str, available: float) -> bool:
+    """The notebooks' own rule: check_budget() from notebooks/shared/compute_budget.py, memory only."""
+    namespace: dict = {}
+    exec((ROOT / "notebooks" / "shared" / "compute_budget.py").read_text(encoding="utf-8"), namespace)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            namespace["check_budget"](0, memory_bytes, device, speed=1.0, available=available)
+    except RuntimeError:
+        return False
+    return True
+
+
+def _measured(info: dict | None) -> str:
+    if not info:
+        return "尚未执行"
+    minutes, seconds = divmod(round(info["wall_seconds"]), 60)
+    took = f"{minutes} 分 {seconds} 秒" if minutes else f"{seconds} 秒"
+    return f"实测 {took}，峰值内存 {info['peak_rss_kb'] / 1024 / 1024:.1f} GB"
+
+
+def table(notebooks, run_infos: dict[str, dict | None]) -> str:
+    """Markdown: one row per notebook; `run_infos` maps a notebook's stem to its run_info (or None)."""
+    head = ["notebook", f"本站构建（{_cpus(run_infos)} 核 CPU，离线来源）",
+            f"Colab 免费 CPU（{COLAB_CPU_RAM / GIB:.1f} GB 内存）", f"Kaggle CPU（{KAGGLE_CPU_RAM / GIB:.0f} GB 内存）",
+            "Colab T4 / Kaggle GPU（16 GB 显存）"]
+    rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for nb in notebooks:
+        measured = _measured(run_infos.get(nb.stem))
+        if nb.stem not in ONLINE_MODELS:
+            same = "能运行：代码相同，不下载模型和数据"
+            rows.append(f"| [{nb.title}]({nb.stem}.md) | {measured} | {same} | {same} | {same}，用不到 GPU |")
+            continue
+        name, kind, config = ONLINE_MODELS[nb.stem]
+        state = 16 * parameters(kind, config)  # float32 weights, gradients and two AdamW moments
+        size = f"全量微调 {name}，训练状态约 {state / GIB:.1f} GB"
+
+        def cpu(ram):
+            if fits(state, "cpu", ram):
+                return f"Hub 来源：{size}，放得下；训练前实测这台 CPU 的速度，估算太慢就停下"
+            return f"Hub 来源：{size}，超过内存的一半，训练前停下"
+
+        gpu = f"Hub 来源：{size}，{'放得下' if fits(state, 'cuda', T4_MEMORY) else '放不下，训练前停下'}"
+        rows.append(f"| [{nb.title}]({nb.stem}.md) | {measured} | {cpu(COLAB_CPU_RAM)} | {cpu(KAGGLE_CPU_RAM)} | {gpu} |")
+    return "\n".join(rows) + "\n"
+
+
+def _cpus(run_infos) -> int | str:
+    cpus = {info["cpus"] for info in run_infos.values() if info}
+    return cpus.pop() if len(cpus) == 1 else "多"
