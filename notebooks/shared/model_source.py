@@ -21,7 +21,7 @@ def choose_source(setting, environ=os.environ, modules=sys.modules):
     """(source, why): the source the setting names, or for "auto" the one that suits where we run."""
     setting = setting.strip().lower()
     if setting in ("offline", "hub", "modelscope"):
-        return setting, "LLM_ROADMAP_SOURCE 指定"
+        return setting, "按 SOURCE 的设置"
     if setting != "auto":
         raise ValueError(f"SOURCE 只能是 auto、offline、hub、modelscope 之一，现在是 {setting!r}")
     if "KAGGLE_KERNEL_RUN_TYPE" in environ:  # Kaggle 的 notebook 里总有这个环境变量

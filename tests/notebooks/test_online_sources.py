@@ -138,7 +138,7 @@ EXPECTED = {"03": ["模型：google-bert/bert-base-chinese", "  240 条"], "04":
 
 def check_whole_run(nb, stem, source):
     out = printed(nb)
-    assert f"模型和数据的来源：{source}（LLM_ROADMAP_SOURCE 指定）" in out
+    assert f"模型和数据的来源：{source}（按 SOURCE 的设置）" in out
     for text in EXPECTED[stem[:2]]:
         assert text in out, f"{stem}: {text!r} not in its output"
 
