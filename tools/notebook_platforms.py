@@ -11,6 +11,8 @@ import contextlib
 import io
 from pathlib import Path
 
+from tools.notebook_runner import duration
+
 ROOT = Path(__file__).resolve().parent.parent
 GIB = 2**30
 COLAB_CPU_RAM = 12.7 * GIB  # Colab's free CPU runtime, as its resource panel shows it
@@ -55,9 +57,7 @@ def fits(memory_bytes: float, device: str, available: float) -> bool:
 def _measured(info: dict | None) -> str:
     if not info:
         return "尚未执行"
-    minutes, seconds = divmod(round(info["wall_seconds"]), 60)
-    took = f"{minutes} 分 {seconds} 秒" if minutes else f"{seconds} 秒"
-    return f"实测 {took}，峰值内存 {info['peak_rss_kb'] / 1024 / 1024:.1f} GB"
+    return f"实测 {duration(info)}，峰值内存 {info['peak_rss_kb'] / 1024 / 1024:.1f} GB"
 
 
 def table(notebooks, run_infos: dict[str, dict | None]) -> str:

@@ -458,15 +458,19 @@ def execute_all(notebooks: list[Notebook] | None = None, force: bool = False, ex
 
 # -------------------------------------------------------------- run info text --
 
+def duration(info: dict) -> str:
+    """How long the run took, in Chinese: "2 分 6 秒", "22 秒"."""
+    minutes, seconds = divmod(round(info["wall_seconds"]), 60)
+    return f"{minutes} 分 {seconds} 秒" if minutes else f"{seconds} 秒"
+
+
 def describe_run(info: dict) -> str:
     """The run-info line shown on each notebook page, in Chinese."""
-    minutes, seconds = divmod(round(info["wall_seconds"]), 60)
-    duration = f"{minutes} 分 {seconds} 秒" if minutes else f"{seconds} 秒"
     peak_gb = info["peak_rss_kb"] / 1024 / 1024
     peak = f"{peak_gb:.1f} GB" if peak_gb >= 1 else f"{peak_gb * 1024:.0f} MB"
     device = f"GPU（{info['gpu']}）" if info.get("gpu") else f"{info['cpus']} 核 CPU"
     versions = [f"Python {info['python']}"] + [f"{name} {v}" for name, v in sorted(info.get("packages", {}).items())]
-    return f"在 {device} 上实测：{duration}，峰值内存 {peak} · " + " · ".join(versions) + f" · 验证于 {info['date']}"
+    return f"在 {device} 上实测：{duration(info)}，峰值内存 {peak} · " + " · ".join(versions) + f" · 验证于 {info['date']}"
 
 
 # ---------------------------------------------------------------------- CLI --

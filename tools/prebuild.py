@@ -112,9 +112,11 @@ def _notice(result) -> str:
     return ""
 
 
-def write_notebook_pages(results, stage_names, log=print) -> None:
+def write_notebook_pages(results, stage_names, log=print) -> dict:
+    """Write each notebook's page; return {stem: run_info or None} of the copies shown."""
     repo_url, branch = repository()
     expected = set(HAND_WRITTEN_PAGES) | {"notebooks.zip"}
+    run_infos = {}
     for result in results:
         notebook = result.notebook
         if result.executed is None:
@@ -123,6 +125,7 @@ def write_notebook_pages(results, stage_names, log=print) -> None:
             executed = nbformat.read(result.executed, as_version=4)
             nb = executed if result.stale else notebook_render.merge(notebook.nb, executed, notebook.path.name)
             info = executed.metadata.get("run_info")
+        run_infos[notebook.stem] = info
         run_info = notebook_runner.describe_run(info) if info else "尚未执行"
         markdown, figures = notebook_render.render(
             notebook, nb, colab_url=colab_url(repo_url, branch, notebook.path.name),
@@ -149,6 +152,7 @@ def write_notebook_pages(results, stage_names, log=print) -> None:
                 leftover.rmdir()
             else:
                 leftover.unlink()
+    return run_infos
 
 
 ZIP_TIME = (2026, 1, 1, 0, 0, 0)  # fixed, so that an unchanged zip is byte-identical
@@ -181,9 +185,7 @@ def prebuild(execute: bool = True, force: bool = False, log=print) -> list:
         if result.stale or result.executed is None:
             state = "never executed" if result.executed is None else "stale (shown with its last outputs)"
             log(f"notebook {result.notebook.path.name}: {state}; run `make notebooks` to execute it")
-    write_notebook_pages(results, stage_names, log=log)
-    run_infos = {r.notebook.stem: nbformat.read(r.executed, as_version=4).metadata.get("run_info") if r.executed else None
-                 for r in results}
+    run_infos = write_notebook_pages(results, stage_names, log=log)
     write(SNIPPETS / "notebooks-platforms.md", notebook_platforms.table(notebooks, run_infos))
     write(PAGES / "notebooks.zip", notebooks_zip(notebooks))
     log(f"notebooks: {len(results)} pages -> docs/notebooks/")

@@ -4,16 +4,15 @@ for how each platform is stood in for here (its published package list, its Pyth
 a virtual environment of its versions).
 """
 
-import hashlib
 import re
 
 import nbformat
 import pytest
 
 from tests.notebooks import platforms
+from tests.notebooks import test_online_sources as online
 from tests.notebooks.platforms import COLAB, PLATFORMS
 from tools import notebook_meta, notebook_runner, offline_models
-from tools.user_cache import cache_root
 
 NOTEBOOKS = notebook_meta.sources()
 PIP_INSTALL = re.compile(r"^\s*[%!]pip install (.+)$", re.M)
@@ -98,13 +97,12 @@ def test_offline_path_runs_with_the_platforms_versions(platform, path, tmp_path)
     if notebook.models:
         offline_models.ensure_all(names=list(notebook.models))  # converted with the project's versions
     python, requirements = venv(platform)
-    key = hashlib.sha256((notebook_runner.cache_key(notebook) + requirements).encode()).hexdigest()[:16]
-    passed = cache_root() / "colab-runs" / f"{path.stem}.{key}.passed"
-    if passed.is_file():
+    passed, mark = online.once(f"{path.stem[:2]}-offline-{platform.name.lower()}",
+                               notebook_runner.cache_key(notebook), requirements)
+    if passed:
         return  # these exact inputs already ran clean with these versions
     notebook_runner.execute(notebook, tmp_path / path.name, python=str(python))  # raises on any failure
-    passed.parent.mkdir(parents=True, exist_ok=True)
-    passed.write_text(requirements)
+    mark()
 
 
 @pytest.mark.slow
@@ -113,8 +111,6 @@ def test_offline_path_runs_with_the_platforms_versions(platform, path, tmp_path)
 def test_hub_source_runs_with_the_platforms_versions(platform, stem, tmp_path):
     """What "在 Colab 中打开" and "在 Kaggle 中打开" run by default: the Hub source, through the platform's
     own transformers, datasets and huggingface_hub, against the Hub stand-in (test_online_sources.py)."""
-    from tests.notebooks import test_online_sources as online
-
     python, requirements = venv(platform)
     passed, mark = online.once(f"{stem[:2]}-hub-{platform.name.lower()}", *online.case_inputs(stem), requirements)
     if passed:
