@@ -243,15 +243,15 @@ def test_notebook_04_refuses_qwen_full_finetuning_on_colabs_cpu_and_fits_it_on_a
     """The numbers notebook 04 states: 16 bytes per parameter for full fine-tuning with AdamW,
     Colab's CPU runtime has 12.7 GB of RAM (at most half of it for the training state: the offline
     path's measured peak is about twice its state), a T4 has 15 GB usable (torch reports 14.7 GiB)."""
-    from tools.notebook_platforms import ONLINE_MODELS, parameters
+    from tools.notebook_platforms import COLAB_CPU_RAM, ONLINE_MODELS, T4_MEMORY, parameters
 
     n = parameters(*ONLINE_MODELS["04-lora-finetuning"][1:])  # Qwen2.5-0.5B-Instruct's published configuration
     assert 490e6 < n < 500e6
     check_budget = shared_cell("compute_budget")["check_budget"]
     flops = 6 * n * 2 * 12 * 8 * 70  # two runs of 12 steps × 8 rows of about 70 tokens
     with pytest.raises(RuntimeError, match="T4 GPU"):
-        check_budget(flops, 16 * n, "cpu", speed=1e11, available=12.7 * 2**30)
-    assert check_budget(flops, 16 * n, "cuda", speed=8e12, available=14.7 * 2**30) < 60
+        check_budget(flops, 16 * n, "cpu", speed=1e11, available=COLAB_CPU_RAM)
+    assert check_budget(flops, 16 * n, "cuda", speed=8e12, available=T4_MEMORY) < 60
     nb = nbformat.read(ROOT / "notebooks" / "04-lora-finetuning.ipynb", as_version=4)
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert f"约 {n / 1e8:.1f} 亿参数" in text and f"{16 * n / 2**30:.1f} GB" in text
