@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     parser.add_argument("site", type=Path)
     parser.add_argument("pages", nargs="*", metavar="PAGE", help=f"some of {', '.join(PAGES)} (default: all)")
     parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     if unknown := set(args.pages) - set(PAGES):
         parser.error(f"unknown page(s): {', '.join(sorted(unknown))}")
     binary = ensure_lighthouse()

@@ -12,9 +12,9 @@ with what replaces it under another generator:
   notebook pages point at their source notebook);
 - the search index is rewritten as UTF-8 (about 20% smaller after gzip) and
   without formula sources (results showed raw LaTeX);
-- Material's search worker is patched so that Chinese queries keep their last
-  character (its segmenter never tries a word ending at the end of the query:
-  学习率 searched 学习).  The build fails if the worker no longer matches.
+- Material's built assets get the exact-text patches of tools/material_patches.py
+  (Chinese queries keep their last character; a page load no longer restyles the
+  whole page three extra times).  The build fails if one no longer applies.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
+
+from tools import material_patches
 
 
 @event_priority(100)  # before Material's search plugin, which would crash on a missing jieba
@@ -48,25 +50,11 @@ def on_page_markdown(markdown, page, config, files):
 
 
 FORMULA = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.S)
-# Material 9.8's query segmenter (src/.../query/segment): the piece may end at the last
-# character (<=), and a piece may start there.  Exact minified text, checked below.
-WORKER_FIXES = [("for(let o=s+1;o<t.length;o++)", "for(let o=s+1;o<=t.length;o++)"),
-                ("n[a]&&a<t.length-1&&", "n[a]&&a<t.length&&")]
-
-
-def _fix_search_worker(site_dir: Path) -> None:
-    workers = list((site_dir / "assets" / "javascripts" / "workers").glob("search.*.min.js"))
-    if len(workers) != 1:
-        raise PluginError(f"expected one Material search worker, found {len(workers)}")
-    text = workers[0].read_text(encoding="utf-8")
-    for old, new in WORKER_FIXES:
-        if text.count(old) != 1:
-            raise PluginError(
-                f"Material's search worker {workers[0].name} changed: the Chinese query fix "
-                f"({old!r}) no longer applies. Check whether the new version still drops the last "
-                "character of a query (tests/site/test_search.py) and update tools/mkdocs_hooks_search_offline.py.")
-        text = text.replace(old, new)
-    workers[0].write_text(text, encoding="utf-8")
+def on_page_content(html, page, config, files):
+    try:
+        return material_patches.unwrap_plain_code_spans(material_patches.wrap_tables(html))
+    except material_patches.PatchError as exc:
+        raise PluginError(f"{page.file.src_uri}: {exc}") from exc
 
 
 # After Material writes the search index (priority 0) and before its offline
@@ -75,7 +63,10 @@ def _fix_search_worker(site_dir: Path) -> None:
 def on_post_build(config):
     """Material writes every Chinese character as \\uXXXX (6 bytes each)."""
     site_dir = Path(config.site_dir)
-    _fix_search_worker(site_dir)
+    try:
+        material_patches.apply(site_dir)
+    except material_patches.PatchError as exc:
+        raise PluginError(str(exc)) from exc
     path = site_dir / "search" / "search_index.json"
     if path.exists():
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -31,7 +31,10 @@ def test_hooks_hold_no_content_code():
     tree = ast.parse(HOOKS.read_text(encoding="utf-8"))
     modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     modules |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    assert modules <= {"__future__", "json", "re", "pathlib", "mkdocs", "jieba"}, modules
+    from_tools = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "tools"
+                  for alias in node.names}
+    assert modules <= {"__future__", "json", "re", "pathlib", "mkdocs", "jieba", "tools"}, modules
+    assert from_tools <= {"material_patches"}, from_tools  # patches to Material's assets, no content
 
 
 def test_site_renders_from_generated_files_without_any_hook(site, tmp_path):

@@ -1,7 +1,7 @@
 """Chinese search as a reader uses it, on the hosted site at its real address.
 
 Material 9.8's query segmenter drops the last character of a Chinese query (学习率
-searched 学习); the build patches its worker (tools/mkdocs_hooks_search_offline.py).
+searched 学习); the build patches its worker (tools/material_patches.py).
 The search index loads only when the reader turns to search, and a query typed
 without key events (pasted, dictated, picked from an input method) still runs."""
 

@@ -41,12 +41,12 @@
     node.setAttribute("data-math-done", "");
   }
 
-  // Render in slices of about 30 ms and let the browser breathe in between: a phone
+  // Render in slices of about 10 ms and let the browser breathe in between: a phone
   // rendering twenty formulas in one go is busy for a third of a second.
   var queue = [];
   function drain() {
     var start = Date.now();
-    while (queue.length && Date.now() - start < 30) renderOne(queue.shift());
+    while (queue.length && Date.now() - start < 10) renderOne(queue.shift());
     if (queue.length) setTimeout(drain, 0);
   }
   function enqueue(nodes) {

@@ -1,0 +1,126 @@
+"""Exact-text patches to Material's built assets, applied after every build.
+
+Each patch names the file (a glob under the site directory), the exact minified text
+it replaces, and why.  If Material changes and a text is not found exactly once, the
+build stops and says which patch to review: a patch never applies half-way.
+
+Two kinds:
+
+- search: Material 9.8's query segmenter never tries a word ending at the last
+  character of the query, so 学习率 searched 学习 (tests/site/test_search.py).
+- page load: on every page view Material's bundle made the browser restyle every
+  element of the page three extra times (measured in Chromium traces: about a third
+  of the main-thread time of a notebook page on a phone).  The palette component set
+  and removed `data-md-color-switching` on <body>, which a rule `[...switching] *`
+  turns into a restyle of everything; it appended an empty <meta name=color-scheme>
+  and then set it, and each change of that meta restyles the page; and instant
+  navigation rewrote the href of the page's own stylesheets, which makes the browser
+  swap the sheets.  overrides/main.html declares the color-scheme meta in <head>, with
+  the stored scheme, so the bundle finds it already right.  And it moved every plain
+  table into a scroll wrapper after the page was styled, which a rule
+  `table:not([class]) + *` turns into a restyle of the whole article: the build writes
+  the wrapper (wrap_tables, from the hook's on_page_content) and the bundle skips
+  tables that have it.  Finally, code blocks lose the spans that change nothing on
+  screen (Pygments' names, coloured with the code's own colour, and whitespace): about
+  a quarter of a notebook page's elements (unwrap_plain_code_spans).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class PatchError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Patch:
+    files: str   # glob under the site directory; exactly one file must match
+    old: str
+    new: str
+    why: str
+
+
+PATCHES = [
+    # Material 9.8's query segmenter (src/.../query/segment): the piece may end at the last
+    # character (<=), and a piece may start there.
+    Patch("assets/javascripts/workers/search.*.min.js",
+          "for(let o=s+1;o<t.length;o++)", "for(let o=s+1;o<=t.length;o++)",
+          "Chinese queries keep their last character"),
+    Patch("assets/javascripts/workers/search.*.min.js",
+          "n[a]&&a<t.length-1&&", "n[a]&&a<t.length&&",
+          "Chinese queries keep their last character"),
+    # Switching palettes now shows the theme's own colour transitions (0.25 s).
+    Patch("assets/stylesheets/palette.*.min.css",
+          "[data-md-color-switching] *,[data-md-color-switching] :after,"
+          "[data-md-color-switching] :before{transition-duration:0s!important}", "",
+          "setting data-md-color-switching on every page load restyles every element"),
+    Patch("assets/javascripts/bundle.*.min.js",
+          'let o=x("meta",{name:"color-scheme"});document.head.appendChild(o);',
+          'let o=document.querySelector("meta[name=color-scheme]")'
+          '||document.head.appendChild(x("meta",{name:"color-scheme"}));',
+          "reuse the color-scheme meta of overrides/main.html instead of appending an empty one"),
+    Patch("assets/javascripts/bundle.*.min.js",
+          "return o.content=a.colorScheme,",
+          "return o.content!==a.colorScheme&&(o.content=a.colorScheme),",
+          "set the color-scheme meta only when the scheme changed"),
+    Patch("assets/javascripts/bundle.*.min.js",
+          'function vi(e){for(let t of M("[href], [src]",e))for(let r of["href","src"])',
+          'function vi(e){for(let t of M("[href], [src]",e))'
+          'if(e!==document||t.rel!=="stylesheet")for(let r of["href","src"])',
+          "leave the loaded page's stylesheet links alone (rewriting an href reloads the sheet); "
+          "the first instant navigation swaps them for the next page's"),
+    Patch("assets/javascripts/bundle.*.min.js",
+          "function ti(e){return e.replaceWith(ei),ei.replaceWith(Un(e)),$({ref:e})}",
+          'function ti(e){return e.parentElement.classList.contains("md-typeset__table")'
+          "||(e.replaceWith(ei),ei.replaceWith(Un(e))),$({ref:e})}",
+          "leave tables that the build already wrapped (wrap_tables) where they are"),
+]
+
+# Material's wrapper for a plain table (Un in the bundle): the same markup, written by the build.
+WRAP_OPEN = '<div class="md-typeset__scrollwrap"><div class="md-typeset__table">'
+WRAP_CLOSE = "</div></div>"
+PLAIN_TABLE = re.compile(r"<table>(.*?)</table>", re.S)
+
+
+def wrap_tables(html: str) -> str:
+    """Put every plain <table> (no attributes: Markdown tables) in Material's scroll wrapper."""
+    def wrap(match: re.Match) -> str:
+        if "<table" in match.group(1):
+            raise PatchError("a plain table inside a table: wrap_tables cannot wrap nested tables")
+        return WRAP_OPEN + match.group(0) + WRAP_CLOSE
+    return PLAIN_TABLE.sub(wrap, html)
+
+
+# Pygments' token classes that Material draws exactly like the text around them, in both
+# schemes: Name (--md-code-hl-name-color is var(--md-code-fg-color)) and Whitespace (no rule).
+# tests/site/test_page_load.py checks that the theme still says so.
+PLAIN_CODE_SPAN = re.compile(r'<span class="(?:n|w)">([^<]*)</span>')
+
+
+def unwrap_plain_code_spans(html: str) -> str:
+    return PLAIN_CODE_SPAN.sub(r"\1", html)
+
+
+def apply(site_dir: Path, patches=PATCHES) -> None:
+    """Apply every patch to the built site, or raise PatchError naming the first that fails."""
+    texts: dict[Path, str] = {}
+    for patch in patches:
+        matches = sorted(site_dir.glob(patch.files))
+        if len(matches) != 1:
+            raise PatchError(f"expected one file {patch.files} in {site_dir}, found {len(matches)}")
+        path = matches[0]
+        text = texts.get(path)
+        if text is None:
+            text = path.read_text(encoding="utf-8")
+        if text.count(patch.old) != 1:
+            raise PatchError(
+                f"Material's {path.name} changed: the patch '{patch.why}' ({patch.old[:60]!r}…) "
+                f"no longer applies. Check whether the new version still needs it and update "
+                f"tools/material_patches.py.")
+        texts[path] = text.replace(patch.old, patch.new)
+    for path, text in texts.items():
+        path.write_text(text, encoding="utf-8")
