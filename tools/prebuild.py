@@ -99,6 +99,11 @@ def notebooks_table(notebooks, stage_names) -> str:
     for nb in notebooks:
         stages = "、".join(f"[{stage_names[s]}](../stages/{s}.md)" for s in nb.stages)
         rows.append(f"| [{nb.title}]({nb.stem}.md) | {stages} | {nb.summary} |")
+    without = [s for s in stage_names if not any(s in nb.stages for nb in notebooks)]
+    if without:
+        links = "、".join(f"[{stage_names[s]}](../stages/{s}.md)" for s in without)
+        rows += ["", f"还没有 notebook 的阶段：{links}。这些阶段页面「动手实践」里的任务，"
+                     "目前是留给你自己完成的项目。"]
     return "\n".join(rows) + "\n"
 
 

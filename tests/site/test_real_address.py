@@ -34,9 +34,11 @@ def diagrams_in(html_file):
 
 def scroll_through(page):
     """Formulas and diagrams render when they come near the screen: open every answer
-    (<details>) and show every tab, then bring each part of the page into view."""
+    (<details>), show every quiz explanation and every tab, then bring each part of the
+    page into view."""
     page.evaluate("""() => {
       document.querySelectorAll("article details").forEach(d => { d.open = true; });
+      document.querySelectorAll("article .quiz p[hidden]").forEach(p => { p.hidden = false; });
       const style = document.createElement("style");
       style.textContent = ".tabbed-set .tabbed-block { display: block !important; }";
       document.head.appendChild(style);
@@ -56,6 +58,7 @@ def settled(page, diagrams=0, timeout_ms=20000):
         waiting = page.evaluate("""(diagrams) => {
           // again: with instant navigation the content may have been swapped since
           document.querySelectorAll("article details:not([open])").forEach(d => { d.open = true; });
+          document.querySelectorAll("article .quiz p[hidden]").forEach(p => { p.hidden = false; });
           const math = document.querySelector("article .arithmatex:not([data-math-done])");
           const drawn = document.querySelectorAll("article div.mermaid").length;
           const diagram = [...document.querySelectorAll("article pre")].find(

@@ -1,0 +1,195 @@
+// Learning progress that stays on this device, also in the offline copy over file://.
+// The goals under 「学习目标」 on each stage page and each notebook page can be ticked;
+// the navigation and the roadmap on the home page show how far the reader is; the home
+// page exports the progress as a small JSON file and imports it on another browser.
+// Stored in localStorage under KEY as {version: 1, done: {id: true}, totals: {stage: n}}:
+// a goal's id is its stage and a hash of its text, so reordering goals keeps the ticks
+// (rewording a goal drops its tick).  Runs after every (instant) navigation.
+(function () {
+  var KEY = "llm-roadmap-progress";
+  var STAGE = /\/stages\/(0\d-[a-z0-9-]+)(?:\/|\.html)/;
+  var NOTEBOOK = /\/notebooks\/(0\d-[a-z0-9-]+)(?:\/|\.html)/;
+
+  function empty() { return { version: 1, done: {}, totals: {} }; }
+
+  function valid(data) {
+    return data && data.version === 1 && typeof data.done === "object" && data.done !== null &&
+      Object.keys(data.done).every(function (k) { return data.done[k] === true; }) &&
+      typeof (data.totals || {}) === "object";
+  }
+
+  function load() {
+    try {
+      var data = JSON.parse(localStorage.getItem(KEY));
+      return valid(data) ? Object.assign(empty(), data) : empty();
+    } catch (error) {
+      return empty();  // storage off (some private windows) or a damaged value
+    }
+  }
+
+  function save(data) {
+    try { localStorage.setItem(KEY, JSON.stringify(data)); } catch (error) { /* storage off */ }
+  }
+
+  function hash(text) {  // FNV-1a, 32 bits: short, stable ids for goal texts
+    var h = 0x811c9dc5;
+    for (var i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return h.toString(36);
+  }
+
+  function pageOf(href) {
+    var path = new URL(href, location.href).pathname, m;
+    if ((m = STAGE.exec(path))) return { kind: "stage", stem: m[1] };
+    if ((m = NOTEBOOK.exec(path))) return { kind: "notebook", stem: m[1] };
+    return null;
+  }
+
+  function goalsList() {
+    var heading = document.getElementById("学习目标");
+    for (var el = heading && heading.nextElementSibling; el && el.tagName !== "H2"; el = el.nextElementSibling) {
+      if (el.tagName === "UL") return el;
+    }
+    return null;
+  }
+
+  function checkbox(id, label, data, onChange) {
+    var box = document.createElement("input");
+    box.type = "checkbox";
+    box.className = "progress-check";
+    box.setAttribute("data-progress-id", id);
+    box.setAttribute("aria-label", label);
+    box.checked = Boolean(data.done[id]);
+    box.addEventListener("change", function () {
+      var current = load();
+      if (box.checked) current.done[id] = true; else delete current.done[id];
+      save(current);
+      onChange(current);
+    });
+    return box;
+  }
+
+  function stageCount(data, stem) {
+    var prefix = "stage:" + stem + ":";
+    return Object.keys(data.done).filter(function (k) { return k.indexOf(prefix) === 0; }).length;
+  }
+
+  function badgeText(data, target) {
+    if (target.kind === "notebook") return data.done["notebook:" + target.stem] ? "✓" : "";
+    var total = data.totals[target.stem];
+    var done = stageCount(data, target.stem);
+    return total && done ? Math.min(done, total) + "/" + total : "";
+  }
+
+  // The navigation (and the stage cards on the home page) show what is done.
+  function decorate(data) {
+    document.querySelectorAll(".progress-badge").forEach(function (b) { b.remove(); });
+    var links = ".md-nav--primary .md-nav__link[href], .roadmap-stage strong a[href]";
+    document.querySelectorAll(links).forEach(function (link) {
+      var href = link.getAttribute("href");
+      var target = href.charAt(0) !== "#" && pageOf(href);  // not the table of contents
+      var text = target && badgeText(data, target);
+      if (!text) return;
+      var badge = document.createElement("span");
+      badge.className = "progress-badge";
+      badge.textContent = text;
+      badge.title = target.kind === "notebook" ? "已完成" : "已完成的学习目标";
+      var host = link.querySelector(".md-ellipsis") || link;
+      host.appendChild(badge);
+    });
+  }
+
+  function tickGoals(stem, data) {
+    var list = goalsList();
+    if (!list) return;
+    var items = list.querySelectorAll(":scope > li");
+    if (data.totals[stem] !== items.length) {
+      data.totals[stem] = items.length;
+      save(data);
+    }
+    items.forEach(function (item) {
+      if (item.querySelector(".progress-check")) return;
+      var text = item.textContent.trim();
+      var box = checkbox("stage:" + stem + ":" + hash(text), "已完成：" + text.slice(0, 40), data, decorate);
+      item.classList.add("progress-item");
+      item.insertBefore(box, item.firstChild);
+    });
+  }
+
+  function tickNotebook(stem, data) {
+    var header = document.querySelector(".nb-header");
+    if (!header || header.querySelector(".progress-check")) return;
+    var label = document.createElement("label");
+    label.className = "progress-notebook";
+    var box = checkbox("notebook:" + stem, "我已完成这个 notebook", data, decorate);
+    box.removeAttribute("aria-label");  // the label's text names it
+    label.appendChild(box);
+    label.appendChild(document.createTextNode(" 我已完成这个 notebook"));
+    header.appendChild(label);
+  }
+
+  function exportProgress() {
+    var blob = new Blob([JSON.stringify(load(), null, 2)], { type: "application/json" });
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = "llm-roadmap-progress.json";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
+  }
+
+  function importProgress(file, status) {
+    file.text().then(function (text) {
+      var incoming;
+      try { incoming = JSON.parse(text); } catch (error) { incoming = null; }
+      if (!valid(incoming)) {
+        status.textContent = "没有导入：这不是本站导出的进度文件。";
+        return;
+      }
+      var data = load();  // merge: what is ticked on either device stays ticked
+      Object.keys(incoming.done).forEach(function (k) { data.done[k] = true; });
+      Object.keys(incoming.totals || {}).forEach(function (k) {
+        if (typeof incoming.totals[k] === "number" && !data.totals[k]) data.totals[k] = incoming.totals[k];
+      });
+      save(data);
+      status.textContent = "已导入 " + Object.keys(incoming.done).length + " 项进度。";
+      decorate(data);
+    });
+  }
+
+  function tools() {
+    var roadmap = document.querySelector(".roadmap");
+    if (!roadmap || document.querySelector(".progress-tools")) return;
+    var box = document.createElement("div");
+    box.className = "progress-tools";
+    box.innerHTML =
+      "<p>在各阶段页面的「学习目标」和每个 notebook 的顶部可以勾选已完成的内容，上图和左侧导航会显示进度。" +
+      "进度只保存在这个浏览器里；换电脑或换浏览器时，先导出，再到另一边导入。</p>" +
+      '<button type="button" class="md-button" data-progress-export>导出进度</button> ' +
+      '<button type="button" class="md-button" data-progress-choose>导入进度</button>' +
+      '<input type="file" accept="application/json,.json" hidden data-progress-import>' +
+      '<p class="progress-status" role="status" aria-live="polite"></p>';
+    roadmap.insertAdjacentElement("afterend", box);
+    box.querySelector("[data-progress-export]").addEventListener("click", exportProgress);
+    var input = box.querySelector("[data-progress-import]");
+    box.querySelector("[data-progress-choose]").addEventListener("click", function () { input.click(); });
+    input.addEventListener("change", function () {
+      if (input.files[0]) importProgress(input.files[0], box.querySelector(".progress-status"));
+      input.value = "";
+    });
+  }
+
+  function render() {
+    var data = load();
+    var here = pageOf(location.href);
+    if (here && here.kind === "stage") tickGoals(here.stem, data);
+    if (here && here.kind === "notebook") tickNotebook(here.stem, data);
+    tools();
+    decorate(data);
+  }
+
+  document$.subscribe(render);
+})();
