@@ -9,6 +9,10 @@ generator can use (see tools/prebuild.py):
 - the jieba user dictionary for the search index: every Chinese glossary term
   plus the short hand-kept list in includes/jieba_extra_words.txt.
 
+It also holds the writing policy for terms with competing forms: prose writes
+`preferred(entry)` (the entry's `use`, else its `term`) and none of its `avoid`
+forms; tests/content/test_terms.py checks every page and notebook against it.
+
 Errors name the YAML file and the term, never the page that includes them.
 """
 
@@ -23,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GLOSSARY_DIR = ROOT / "includes" / "glossary"
 EXTRA_WORDS = ROOT / "includes" / "jieba_extra_words.txt"
 REQUIRED = ("term", "zh", "en", "definition", "link")
-OPTIONAL = ("where", "aliases")
+OPTIONAL = ("where", "aliases", "use", "avoid")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # jieba reads "word freq tag" per line: a word must not contain spaces or punctuation.
 JIEBA_WORD = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9]+$")
@@ -73,12 +77,40 @@ def load(glossary_dir: Path = GLOSSARY_DIR) -> list[dict]:
             aliases = entry.get("aliases", [])
             if not isinstance(aliases, list):
                 raise GlossaryError(f"{label}: aliases must be a list, e.g. [LLMOps]")
+            _check_policy(entry, label)
             key = str(entry["term"]).lower()
             if key in seen:
                 raise GlossaryError(f"{label}: the term {entry['term']!r} is already defined in {seen[key]}")
             seen[key] = where
-            entries.append({**{k: str(v) if k != "aliases" else v for k, v in entry.items()}, "source": where})
+            entries.append({**{k: str(v) if k not in ("aliases", "avoid") else [str(a) for a in v]
+                                for k, v in entry.items()}, "source": where})
+    forms = {preferred(entry): entry for entry in entries}
+    for entry in entries:
+        for form in entry.get("avoid", []):
+            if form in forms and forms[form] is not entry:
+                raise GlossaryError(f"{entry['source']}: {entry['term']}: avoids {form!r}, which prose must write "
+                                    f"for {forms[form]['term']} ({forms[form]['source']})")
     return entries
+
+
+def _check_policy(entry: dict, label: str) -> None:
+    """`use` is one non-empty form; `avoid` lists forms that differ from it and do not occur in it."""
+    if "use" in entry and (not isinstance(entry["use"], str) or not entry["use"].strip()):
+        raise GlossaryError(f"{label}: use must be the one form prose writes, e.g. use: 智能体")
+    avoid = entry.get("avoid", [])
+    if "avoid" in entry and not (isinstance(avoid, list) and avoid
+                                 and all(isinstance(a, str) and a.strip() for a in avoid)):
+        raise GlossaryError(f"{label}: avoid must be a non-empty list of forms, e.g. [词元, token]")
+    form = preferred(entry)
+    clashes = [a for a in avoid if a in form]
+    if clashes:
+        raise GlossaryError(f"{label}: avoid lists {', '.join(map(repr, clashes))}, which is (part of) the "
+                            f"form prose writes, {form!r}")
+
+
+def preferred(entry: dict) -> str:
+    """How prose writes the term: the entry's `use`, else its `term`."""
+    return str(entry.get("use") or entry["term"])
 
 
 def abbreviations(entries: list[dict]) -> str:

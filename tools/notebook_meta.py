@@ -2,7 +2,11 @@
 
 Every notebook in notebooks/ carries, under `metadata.llm_roadmap`:
 
-    title           the page title and the link text on the notebooks index
+    title           the page title and the link text on the notebooks index; the first cell's
+                    heading is `# title` or `# title：subtitle`
+    short_title     the shorter name pages may use for it instead of the title (optional;
+                    tests/content/test_terms.py: a link to a notebook says its title, this short
+                    title or 「notebook NN」)
     stages          the roadmap stages it belongs to: stems of docs/stages/*.md
     summary         one sentence for the index table ("你会做什么")
     budget_seconds  wall time on 2 CPU cores that a build may take (the build
@@ -28,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 STAGE_DIR = ROOT / "docs" / "stages"
 KEY = "llm_roadmap"
-FIELDS = {"title": str, "stages": list, "summary": str, "budget_seconds": int,
+FIELDS = {"title": str, "short_title": str, "stages": list, "summary": str, "budget_seconds": int,
           "models": list, "packages": list, "data": list}
-OPTIONAL = {"models", "packages", "data"}
+OPTIONAL = {"short_title", "models", "packages", "data"}
 NAME = re.compile(r"^\d\d-[a-z0-9]+(?:-[a-z0-9]+)*\.ipynb$")
 
 
@@ -48,6 +52,7 @@ class Notebook:
     models: tuple[str, ...] = ()
     packages: tuple[str, ...] = ()
     data: tuple[str, ...] = ()
+    short_title: str = ""
     nb: nbformat.NotebookNode = field(repr=False, compare=False, default=None)
 
     @property
@@ -142,6 +147,8 @@ def load(path: Path, stages: dict[str, str] | None = None) -> Notebook:
             problems.append("stages is empty")
         if meta["budget_seconds"] <= 0:
             problems.append("budget_seconds must be positive")
+        if "short_title" in meta and not 0 < len(meta["short_title"].strip()) < len(meta["title"]):
+            problems.append("short_title must be shorter than the title (leave it out when there is none)")
         models_dir = ROOT / "tools" / "offline_models"
         problems += [f"model {m!r} has no converter tools/offline_models/{m}.py"
                      for m in meta.get("models", []) if not (models_dir / f"{m}.py").is_file()]
@@ -151,7 +158,8 @@ def load(path: Path, stages: dict[str, str] | None = None) -> Notebook:
         raise NotebookError(f"{where}: metadata.{KEY}: " + "; ".join(problems))
     return Notebook(path=path, title=meta["title"], stages=tuple(meta["stages"]), summary=meta["summary"],
                     budget_seconds=meta["budget_seconds"], models=tuple(meta.get("models", [])),
-                    packages=tuple(meta.get("packages", [])), data=tuple(meta.get("data", [])), nb=nb)
+                    packages=tuple(meta.get("packages", [])), data=tuple(meta.get("data", [])),
+                    short_title=meta.get("short_title", ""), nb=nb)
 
 
 def sources(notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
