@@ -170,6 +170,7 @@ class _CharTokenizer:
     """Just enough of a tokenizer for collate(): one id per character, bos = 1, eos = 2, pad = 0."""
 
     pad_token_id, eos_token_id = 0, 2
+    chat_template = None  # a base model's tokenizer: the plain 「用户：……客服：」 prompt
 
     def __call__(self, text, add_special_tokens=True):
         ids = [3 + (ord(c) % 90) for c in text]
@@ -190,6 +191,18 @@ def test_collate_masks_prompt_and_padding(nb):
         assert (labels[i] != -100).sum() == n_answer
         assert attention_mask[i].sum() == n_prompt + n_answer
         assert (input_ids[i, attention_mask[i] == 0] == tok.pad_token_id).all()
+
+
+def test_an_instruct_tokenizer_gets_its_chat_template(nb):
+    class ChatTokenizer(_CharTokenizer):
+        chat_template = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor %}<|assistant|>"
+
+        def apply_chat_template(self, messages, tokenize, add_generation_prompt):
+            assert not tokenize and add_generation_prompt
+            return "".join(f"<|{m['role']}|>{m['content']}" for m in messages) + "<|assistant|>"
+
+    assert nb.prompt_of("能退吗？", ChatTokenizer()) == "<|user|>能退吗？<|assistant|>"
+    assert nb.prompt_of("能退吗？", _CharTokenizer()) == nb.prompt_of("能退吗？") == "用户：能退吗？\n客服："
 
 
 # --- metrics -----------------------------------------------------------------
