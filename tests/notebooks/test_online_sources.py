@@ -3,8 +3,10 @@
 Each case executes a whole notebook as a learner who downloaded it would: the notebook alone in an
 empty working folder (plus the data files it declares), no repository on sys.path, a fresh
 HF_HOME and MODELSCOPE_CACHE and no offline flags.  huggingface_hub, transformers, datasets and
-modelscope talk to tests/hub_standin.py on 127.0.0.1, which serves this project's offline models
-under the real repository names; every other address goes to a closed proxy.  A case fails on any
+modelscope talk to tests/hub_standin.py on 127.0.0.1, which serves tiny copies of this project's
+offline models (same architecture and tokenizer, two small layers: the path is tested, not the
+quality, which the site build measures with the real models) under the real repository names;
+every other address goes to a closed proxy.  A case fails on any
 route the stand-in does not know.  What the learner's real models cost is tested too: where the
 real model or data is too heavy for this machine's CPU, the notebook must stop at its estimate,
 before downloading any weights (the stand-in then serves the real model's config, no weights).
@@ -121,16 +123,52 @@ def bert_base_chinese_without_weights(folder) -> object:
     return folder
 
 
+def tiny_copy(source: Path, target: Path, layers=2, hidden=64, heads=2) -> Path:
+    """A model of the same architecture and tokenizer as `source`, with 2 small layers and random
+    weights (seeded): what a path test needs (every request, every cell) at a fraction of the time.
+    The results are meaningless; the site build runs the real offline models."""
+    import shutil
+
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    config = AutoConfig.from_pretrained(source)
+    text = getattr(config, "text_config", config)
+    text.num_hidden_layers, text.hidden_size, text.intermediate_size = layers, hidden, 2 * hidden
+    text.num_attention_heads = heads
+    if hasattr(text, "num_key_value_heads"):
+        text.num_key_value_heads = 1
+    if hasattr(text, "head_dim"):
+        text.head_dim = hidden // heads
+    if getattr(text, "layer_types", None):
+        text.layer_types = text.layer_types[:layers]
+    torch.manual_seed(0)
+    model = AutoModel.from_config(config) if config.architectures is None else _model_class(config)(config)
+    target.mkdir(parents=True)
+    model.save_pretrained(target)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model",
+                 "generation_config.json"):
+        if (source / name).is_file():
+            shutil.copy2(source / name, target / name)
+    return target
+
+
+def _model_class(config):
+    import transformers
+
+    return getattr(transformers, config.architectures[0])
+
+
 def served(stem, tmp_path) -> dict:
-    """What the stand-in serves for a whole run of a notebook's online source: this project's offline
-    models under the real names, small enough that the GPU configuration trains on this CPU."""
-    if stem.startswith("03"):  # multilingual-e5-small as bert-base-chinese, a small ChnSentiCorp
-        e5 = offline_models.ensure_all(names=["e5"])["e5"]
+    """What the stand-in serves for a whole run of a notebook's online source: tiny copies of this
+    project's offline models under the real names, so the GPU configuration runs fast on this CPU."""
+    if stem.startswith("03"):  # multilingual-e5-small's architecture as bert-base-chinese, a small ChnSentiCorp
+        e5 = tiny_copy(offline_models.ensure_all(names=["e5"])["e5"], tmp_path / "tiny-e5")
         data = chnsenticorp(tmp_path / "chnsenticorp", {"train": 240, "validation": 60, "test": 60})
         return {"model": {"google-bert/bert-base-chinese": e5, "tiansz/bert-base-chinese": e5},
                 "dataset": {"lansinuote/ChnSentiCorp": data}}
-    gemma = offline_models.ensure_all(names=["gemma"])["gemma"]  # Gemma 3 270M as Qwen2.5-0.5B-Instruct
-    return {"model": {"Qwen/Qwen2.5-0.5B-Instruct": gemma}}
+    gemma = tiny_copy(offline_models.ensure_all(names=["gemma"])["gemma"], tmp_path / "tiny-gemma")
+    return {"model": {"Qwen/Qwen2.5-0.5B-Instruct": gemma}}  # Gemma 3's architecture as Qwen2.5-0.5B-Instruct
 
 
 EXPECTED = {"03": ["模型：google-bert/bert-base-chinese", "  240 条"], "04": ["模型：Qwen/Qwen2.5-0.5B-Instruct"]}

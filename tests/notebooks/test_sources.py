@@ -248,7 +248,7 @@ def test_notebook_04_refuses_qwen_full_finetuning_on_colabs_cpu_and_fits_it_on_a
     n = parameters(*ONLINE_MODELS["04-lora-finetuning"][1:])  # Qwen2.5-0.5B-Instruct's published configuration
     assert 490e6 < n < 500e6
     check_budget = shared_cell("compute_budget")["check_budget"]
-    flops = 6 * n * 2 * 12 * 8 * 70  # two runs of 12 steps × 8 rows of about 70 tokens
+    flops = 6 * n * 2 * 24 * 8 * 70  # two runs of 24 steps (one epoch) × 8 rows of about 70 tokens
     with pytest.raises(RuntimeError, match="T4 GPU"):
         check_budget(flops, 16 * n, "cpu", speed=1e11, available=COLAB_CPU_RAM)
     assert check_budget(flops, 16 * n, "cuda", speed=8e12, available=T4_MEMORY) < 60
