@@ -24,6 +24,7 @@ def switch_to_dark(page):
 
 def full_restyles(browser, page, url):
     """Style recalculations during the load of `url` that touched most of the page's elements."""
+    page.goto("about:blank")  # so that nothing the previous page does while unloading is counted
     browser.start_tracing(page=page, categories=["devtools.timeline"])
     page.goto(url, wait_until="load")
     page.wait_for_timeout(1500)  # Material mounts its components after load

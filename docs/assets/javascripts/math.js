@@ -22,7 +22,10 @@
       loading = Promise.all([
         load("link", { rel: "stylesheet", href: base + "katex.min.css" }),
         load("script", { src: base + "katex.min.js" })
-      ]);
+      ]).catch(function (error) {
+        loading = null;  // a failed download is tried again when the next formula comes near
+        throw error;
+      });
     }
     return loading;
   }
