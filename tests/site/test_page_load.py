@@ -6,6 +6,7 @@ a page once, twice at most.  The rewrites behind it change nothing a reader sees
 colour scheme meta follows the palette, plain tables scroll inside one wrapper, and
 code text is drawn in the same colours."""
 
+import contextlib
 import json
 
 import pytest
@@ -22,6 +23,19 @@ def switch_to_dark(page):
     expect(page.locator("body")).to_have_attribute("data-md-color-scheme", "slate")
 
 
+@contextlib.contextmanager
+def hosted_page(browser, site, scheme):
+    """A page at the real address, in the given palette scheme (stored as a reader's choice)."""
+    context = real_address_context(browser, site.online)
+    page = context.new_page()
+    if scheme == "slate":
+        switch_to_dark(page)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
 def full_restyles(browser, page, url):
     """Style recalculations during the load of `url` that touched most of the page's elements."""
     page.goto("about:blank")  # so that nothing the previous page does while unloading is counted
@@ -36,12 +50,8 @@ def full_restyles(browser, page, url):
 
 @pytest.mark.parametrize("scheme", ["default", "slate"])
 def test_a_page_load_restyles_the_page_at_most_twice(browser, site, scheme):
-    context = real_address_context(browser, site.online)
-    page = context.new_page()
-    if scheme == "slate":
-        switch_to_dark(page)
-    counts = {path or "home": full_restyles(browser, page, SITE_URL + path) for path in PAGES}
-    context.close()
+    with hosted_page(browser, site, scheme) as page:
+        counts = {path or "home": full_restyles(browser, page, SITE_URL + path) for path in PAGES}
     assert all(len(c) <= 2 for c in counts.values()), counts
 
 
@@ -82,26 +92,22 @@ def test_plain_tables_are_wrapped_once_and_scroll(browser, site):
 @pytest.mark.parametrize("scheme", ["default", "slate"])
 def test_unwrapped_code_text_has_the_colour_its_span_had(browser, site, scheme):
     """Names and whitespace lose their Pygments spans: the theme must draw them like the code text."""
-    context = real_address_context(browser, site.online)
-    page = context.new_page()
-    if scheme == "slate":
-        switch_to_dark(page)
-    page.goto(SITE_URL + "notebooks/04-lora-finetuning/")
-    colours = page.evaluate("""() => {
-      const code = document.querySelector("article div.highlight code");
-      const probe = (cls) => {
-        const span = document.createElement("span");
-        span.className = cls;
-        span.textContent = "x";
-        code.appendChild(span);
-        const colour = getComputedStyle(span).color;
-        span.remove();
-        return colour;
-      };
-      return {code: getComputedStyle(code).color, n: probe("n"), w: probe("w"), keyword: probe("k"),
-              leftover: code.closest("article").querySelectorAll("code span.n, code span.w").length};
-    }""")
-    context.close()
+    with hosted_page(browser, site, scheme) as page:
+        page.goto(SITE_URL + "notebooks/04-lora-finetuning/")
+        colours = page.evaluate("""() => {
+          const code = document.querySelector("article div.highlight code");
+          const probe = (cls) => {
+            const span = document.createElement("span");
+            span.className = cls;
+            span.textContent = "x";
+            code.appendChild(span);
+            const colour = getComputedStyle(span).color;
+            span.remove();
+            return colour;
+          };
+          return {code: getComputedStyle(code).color, n: probe("n"), w: probe("w"), keyword: probe("k"),
+                  leftover: code.closest("article").querySelectorAll("code span.n, code span.w").length};
+        }""")
     assert colours["n"] == colours["code"] == colours["w"], colours
     assert colours["keyword"] != colours["code"], colours  # the probe does see the theme's colours
     assert colours["leftover"] == 0, colours
