@@ -39,8 +39,10 @@ def hosted(browser, site):
     context = real_address_context(browser, site.online)
     page = context.new_page()
     page.address = context.address
-    page.errors = []
+    page.errors, page.failed = [], []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
+    # kept for the failure message: a formula left as source may follow a failed download
+    page.on("requestfailed", lambda r: page.failed.append(f"{r.url} ({r.failure})"))
     yield page
     context.close()
 

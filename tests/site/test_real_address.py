@@ -145,9 +145,30 @@ def test_every_hosted_page_renders_at_the_real_address(hosted, site):
         found = problems_of(settled(page, diagrams_in(path)))
         if found:
             problems[rel] = found
-    assert not problems, problems
+    assert not problems, (problems, "failed requests:", page.failed)
     assert not page.address.foreign, page.address.foreign
     assert not page.errors, page.errors
+
+
+def test_formulas_render_after_a_failed_katex_download(browser, site):
+    """A dropped connection while KaTeX downloads: the formulas near the screen are tried
+    again and every formula on the page renders (not left as source until a reload)."""
+    context = real_address_context(browser, site.online)
+    dropped = []
+
+    def drop_first(route):
+        if not dropped:
+            dropped.append(route.request.url)
+            return route.abort("connectionreset")
+        return route.fallback()
+
+    context.route("**/katex.min.js", drop_first)  # routes added later are asked first
+    page = context.new_page()
+    page.goto(SITE_URL + "stages/04-advanced/")
+    state = settled(page)
+    context.close()
+    assert dropped, "the page did not ask for KaTeX"
+    assert state["math"] > 50 and not problems_of(state), problems_of(state)
 
 
 def test_every_offline_page_renders_from_file_urls(page, site):

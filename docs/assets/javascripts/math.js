@@ -69,11 +69,19 @@
       katexReady().then(function () { enqueue(Array.prototype.slice.call(nodes)); });
       return;
     }
+    var retryDelay = 1000;
     observer = new IntersectionObserver(function (entries, self) {
       var near = entries.filter(function (e) { return e.isIntersecting; }).map(function (e) { return e.target; });
       if (!near.length) return;
       near.forEach(function (node) { self.unobserve(node); });
-      katexReady().then(function () { enqueue(near); });
+      katexReady().then(function () { enqueue(near); }, function () {
+        // The download failed: watch these formulas again after a pause (observe() reports
+        // at once whether a formula is near), so they are not left as source for good.
+        setTimeout(function () {
+          if (self === observer) near.forEach(function (node) { self.observe(node); });
+        }, retryDelay);
+        retryDelay = Math.min(retryDelay * 2, 30000);
+      });
     }, { rootMargin: "600px 0px" });
     nodes.forEach(function (node) { observer.observe(node); });
   }
