@@ -36,6 +36,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -54,7 +55,7 @@ from tools.user_cache import cache_root  # noqa: E402
 from tools.notebook_meta import Notebook, NotebookError, load_all  # noqa: E402
 
 # Bump when a change to this runner changes what an executed notebook contains.
-RUNNER_VERSION = "3"  # 3: figures carry alt text from their titles
+RUNNER_VERSION = "4"  # 3: figures carry alt text from their titles; 4: run info has disk use
 # A cell may print at most this much (a page with a 200,000-line output is 5 MB).
 MAX_OUTPUT_LINES = 2000
 MAX_OUTPUT_BYTES = 256 * 1024
@@ -248,6 +249,52 @@ def latest_executed(notebook: Notebook) -> Path | None:
 
 # ---------------------------------------------------------------- execution --
 
+def folder_bytes(folder: Path) -> int:
+    """Disk space the files under `folder` take (allocated blocks), 0 if it is gone."""
+    total = 0
+    for dirpath, _, filenames in os.walk(folder):
+        for name in filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+            except OSError:  # deleted while we walked
+                pass
+    return total
+
+
+class DiskSampler:
+    """The largest disk use of `folder` while the block runs, sampled every `interval` seconds in a
+    thread: what a notebook writes into its working directory and TMPDIR (files that live for less
+    than one interval can be missed, so this is a lower bound)."""
+
+    def __init__(self, folder: Path, interval: float = 0.2):
+        self.folder, self.interval, self.peak = folder, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> None:
+        self.peak = max(self.peak, folder_bytes(self.folder))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self):
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
+def offline_model_bytes(notebook: Notebook) -> int:
+    """Disk space of the converted offline models the notebook loads (converted once, then reused)."""
+    modules = {m.__name__.rsplit(".", 1)[1]: m for m in offline_models.converters()}
+    return sum(folder_bytes(offline_models.MODELS_DIR / modules[name].NAME) for name in notebook.models)
+
+
 def _clean(text: str) -> str:
     return ANSI.sub("", text)
 
@@ -358,14 +405,14 @@ def execute(notebook: Notebook, out_path: Path, log=print, python: str | None = 
         client = NotebookClient(nb, timeout=limit, kernel_name="python3", km=_kernel_manager(scratch, python),
                                 shutdown_kernel="immediate", resources={"metadata": {"path": str(work)}})
         client.owns_km = True  # so that nbclient shuts the kernel down when the block ends
-        with client.setup_kernel(env=env):
+        with client.setup_kernel(env=env), DiskSampler(scratch) as disk:
             setup = nbformat.v4.new_code_cell(_SETUP)
             nb.cells.insert(0, setup)  # executed, then taken out again: not part of the notebook
             client.execute_cell(setup, 0, store_history=False)
             nb.cells.pop(0)
             if setup.outputs:
                 raise NotebookError(f"{name}: the runner's set-up code failed: {setup.outputs}")
-            started = time.monotonic()
+            started, disk_at_start = time.monotonic(), folder_bytes(scratch)  # data files and kernel set-up
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
@@ -387,6 +434,7 @@ def execute(notebook: Notebook, out_path: Path, log=print, python: str | None = 
                     raise NotebookError(
                         f"{name}: cell {index + 1} failed (notebook stops here; fix it and rebuild):\n"
                         f"{_clean(str(exc))}") from exc
+                disk.sample()  # also between cells: a file written and deleted within one cell may be missed
             wall_s = time.monotonic() - started
             probe = nbformat.v4.new_code_cell(_PROBE % {"packages": direct_distributions(notebook)})
             nb.cells.append(probe)
@@ -402,7 +450,9 @@ def execute(notebook: Notebook, out_path: Path, log=print, python: str | None = 
     stdout = "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout")
     info = json.loads(stdout.strip().splitlines()[-1])
     info.update(wall_seconds=round(wall_s, 1), date=dt.date.today().isoformat(),
-                budget_seconds=budget, cache_key=out_path.stem.rsplit(".", 1)[-1])
+                budget_seconds=budget, cache_key=out_path.stem.rsplit(".", 1)[-1],
+                peak_disk_bytes=disk.peak - disk_at_start,
+                model_bytes=offline_model_bytes(notebook) if kernel_env is None else 0)
     nb.metadata["run_info"] = info
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
@@ -451,7 +501,7 @@ def execute_all(notebooks: list[Notebook] | None = None, force: bool = False, ex
             f"limit {notebook.limit_seconds} s), started {dt.datetime.now():%H:%M:%S} ...")
         info = execute(notebook, result.executed, log=log)
         log(f"[{number}/{len(todo)}] {notebook.path.name} done in {info['wall_seconds']} s, "
-            f"peak memory {info['peak_rss_kb'] // 1024} MB")
+            f"peak memory {info['peak_rss_kb'] // 1024} MB, disk {info['peak_disk_bytes'] // 2**20} MB")
         _prune(notebook, result.executed)
     return results
 
@@ -464,13 +514,24 @@ def duration(info: dict) -> str:
     return f"{minutes} 分 {seconds} 秒" if minutes else f"{seconds} 秒"
 
 
+def size_text(n_bytes: float) -> str:
+    """"7.7 GB", "465 MB", "不到 1 MB"."""
+    if n_bytes >= 2**30:
+        return f"{n_bytes / 2**30:.1f} GB"
+    return f"{n_bytes / 2**20:.0f} MB" if n_bytes >= 2**20 else "不到 1 MB"
+
+
 def describe_run(info: dict) -> str:
-    """The run-info line shown on each notebook page, in Chinese."""
-    peak_gb = info["peak_rss_kb"] / 1024 / 1024
-    peak = f"{peak_gb:.1f} GB" if peak_gb >= 1 else f"{peak_gb * 1024:.0f} MB"
+    """The run-info line shown on each notebook page, in Chinese: time, peak memory, disk
+    (files written while it runs; offline models converted once), versions, date."""
     device = f"GPU（{info['gpu']}）" if info.get("gpu") else f"{info['cpus']} 核 CPU"
+    needs = f"峰值内存 {size_text(info['peak_rss_kb'] * 1024)}"
+    if "peak_disk_bytes" in info:  # recorded since RUNNER_VERSION 4 (`mkdocs serve` may show an older copy)
+        needs += f"，运行时写入磁盘最多 {size_text(info['peak_disk_bytes'])}"
+    if info.get("model_bytes"):
+        needs += f"，另需离线模型 {size_text(info['model_bytes'])}（第一次运行时转换）"
     versions = [f"Python {info['python']}"] + [f"{name} {v}" for name, v in sorted(info.get("packages", {}).items())]
-    return f"在 {device} 上实测：{duration(info)}，峰值内存 {peak} · " + " · ".join(versions) + f" · 验证于 {info['date']}"
+    return f"在 {device} 上实测：{duration(info)}，{needs} · " + " · ".join(versions) + f" · 验证于 {info['date']}"
 
 
 # ---------------------------------------------------------------------- CLI --

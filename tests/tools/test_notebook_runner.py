@@ -4,6 +4,7 @@ notebook and the cell (issue 10, "the build under faults")."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import nbformat
@@ -133,6 +134,25 @@ def test_peak_memory_is_the_kernels_own(tmp_path):
     del ballast
     peak_mb = info["peak_rss_kb"] / 1024
     assert 64 < peak_mb < 1024, peak_mb
+
+
+def test_run_info_records_the_disk_a_notebook_writes(tmp_path):
+    """Files written to the working directory or TMPDIR count, also when deleted before the end;
+    the data files copied in before the first cell do not."""
+    data = tmp_path / "data" / "big.bin"
+    data.parent.mkdir(parents=True)
+    data.write_bytes(os.urandom(8 * 2**20))
+    notebook = make(tmp_path, """\
+import os, tempfile, time
+with tempfile.NamedTemporaryFile() as f:   # in TMPDIR, deleted again at the end of the block
+    f.write(os.urandom(40 * 2**20)); f.flush()
+    time.sleep(0.5)
+open("kept.bin", "wb").write(os.urandom(4 * 2**20))""", data=["data/big.bin"])
+    info, _ = run(tmp_path, notebook)
+    assert 40 * 2**20 <= info["peak_disk_bytes"] < 44 * 2**20, info["peak_disk_bytes"]  # the largest moment
+    assert info["model_bytes"] == 0
+    line = notebook_runner.describe_run({**info, "date": "2026-11-30", "model_bytes": 1.1 * 2**30})
+    assert "运行时写入磁盘最多 40 MB，另需离线模型 1.1 GB" in line, line
 
 
 def test_figures_get_alt_text_from_their_titles(tmp_path):
