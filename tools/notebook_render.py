@@ -134,6 +134,10 @@ def _header(notebook: Notebook, colab_url: str, kaggle_url: str, stage_names: di
         run_info.replace("*", r"\*").replace("_", r"\_"),
         "{ .nb-run-info }",
         "",
+        # ticked by docs/assets/javascripts/progress.js, which enables it: in the page from the
+        # start, so nothing moves when the script runs
+        '<label class="progress-notebook"><input type="checkbox" class="progress-check" disabled> 我已完成这个 notebook</label>',
+        "",
         "</div>",
     ])
 

@@ -527,7 +527,8 @@ def describe_run(info: dict) -> str:
     device = f"GPU（{info['gpu']}）" if info.get("gpu") else f"{info['cpus']} 核 CPU"
     needs = f"峰值内存 {size_text(info['peak_rss_kb'] * 1024)}"
     if "peak_disk_bytes" in info:  # recorded since RUNNER_VERSION 4 (`mkdocs serve` may show an older copy)
-        needs += f"，运行时写入磁盘最多 {size_text(info['peak_disk_bytes'])}"
+        written = size_text(info["peak_disk_bytes"])
+        needs += "，运行时写入磁盘" + (written if written.startswith("不到") else f"最多 {written}")
     if info.get("model_bytes"):
         needs += f"，另需离线模型 {size_text(info['model_bytes'])}（第一次运行时转换）"
     versions = [f"Python {info['python']}"] + [f"{name} {v}" for name, v in sorted(info.get("packages", {}).items())]

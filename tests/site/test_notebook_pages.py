@@ -11,7 +11,9 @@ from tools import notebook_meta
 
 NOTEBOOKS = notebook_meta.sources()
 CONFIG = mkdocs_config()
-RUN_INFO = re.compile(r"在 (\d+ 核 CPU|GPU（.+）) 上实测：(\d+ 分 )?\d+ 秒，峰值内存 [\d.]+ [MG]B · Python 3\.\d+\.\d+ · "
+SIZE = r"([\d.]+ [MG]B|不到 1 MB)"
+RUN_INFO = re.compile(rf"在 (\d+ 核 CPU|GPU（.+）) 上实测：(\d+ 分 )?\d+ 秒，峰值内存 {SIZE}，运行时写入磁盘(最多 [\d.]+ [MG]B|不到 1 MB)"
+                      rf"(，另需离线模型 {SIZE}（第一次运行时转换）)? · Python 3\.\d+\.\d+ · "
                       r".*· 验证于 \d{4}-\d{2}-\d{2}")
 
 
@@ -29,7 +31,9 @@ def test_notebook_page(site, notebook, variant):
     header = html.select_one(".nb-header")
     assert header is not None, "notebook header missing"
     assert header.find_previous("h1"), "the header sits under the page title"
-    assert RUN_INFO.search(header.get_text()), header.get_text()
+    run_info = RUN_INFO.search(header.get_text())
+    assert run_info, header.get_text()
+    assert bool(run_info.group(5)) == bool(meta.models), "the offline models' size is stated when it uses some"
     for stage in meta.stages:
         assert header.select_one(f'a[href*="stages/{stage}"]'), f"no link to stage {stage}"
 
@@ -83,8 +87,10 @@ RUN_INFO_SHORT = re.compile(r"实测 (\d+ 分 )?\d+ 秒，峰值内存 \d+\.\d G
 
 
 def test_run_info_pattern_is_strict():
-    good = "在 2 核 CPU 上实测：2 分 13 秒，峰值内存 1.2 GB · Python 3.11.7 · numpy 2.4.6 · 验证于 2026-11-30"
+    good = "在 2 核 CPU 上实测：2 分 13 秒，峰值内存 1.2 GB，运行时写入磁盘最多 2.0 GB · Python 3.11.7 · numpy 2.4.6 · 验证于 2026-11-30"
     assert RUN_INFO.search(good)
+    assert RUN_INFO.search(good.replace("最多 2.0 GB ·", "不到 1 MB，另需离线模型 465 MB（第一次运行时转换） ·"))
+    assert not RUN_INFO.search(good.replace("，运行时写入磁盘最多 2.0 GB", ""))
     assert not RUN_INFO.search(good.replace("验证于 2026-11-30", ""))
 
 

@@ -111,3 +111,40 @@ def test_unwrapped_code_text_has_the_colour_its_span_had(browser, site, scheme):
     assert colours["n"] == colours["code"] == colours["w"], colours
     assert colours["keyword"] != colours["code"], colours  # the probe does see the theme's colours
     assert colours["leftover"] == 0, colours
+
+
+LAYOUT_SHIFTS = """
+window.__shifts = [];
+new PerformanceObserver(list => {
+  for (const e of list.getEntries()) {
+    if (e.hadRecentInput) continue;
+    const node = (e.sources || []).map(s => s.node && (s.node.parentElement || s.node)).find(Boolean);
+    window.__shifts.push({value: e.value, node: node ? node.outerHTML.slice(0, 120) : null});
+  }
+}).observe({type: "layout-shift", buffered: true});
+"""
+
+
+def test_nothing_moves_while_a_page_loads_on_a_phone(browser, site):
+    """No layout shift after the first paint (Lighthouse's CLS), with a phone's screen and a
+    reader who has ticked progress: progress.js, the tooltips and the formulas only fill in
+    what the built page already has room for."""
+    context = real_address_context(browser, site.online, viewport={"width": 412, "height": 823},
+                                   device_scale_factor=1.75, is_mobile=True, has_touch=True)
+    context.add_init_script(LAYOUT_SHIFTS)
+    page = context.new_page()
+    # a phone's slower CPU (Lighthouse's mobile setting): scripts then run after the first paint,
+    # where anything they move counts; on this machine's full speed they would run before it
+    context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
+    page.goto(SITE_URL)
+    page.evaluate("""localStorage.setItem("llm-roadmap-progress", JSON.stringify({version: 1,
+      done: {"notebook:04-lora-finetuning": true}, totals: {"03-applications": 6}}))""")
+    shifts = {}
+    for path in PAGES + ["stages/01-getting-started/"]:
+        page.goto(SITE_URL + path, wait_until="load")
+        page.wait_for_timeout(2500)  # Material mounts its components and progress.js runs after load
+        found = page.evaluate("window.__shifts")
+        if sum(s["value"] for s in found) > 0.01:
+            shifts[path or "home"] = found
+    context.close()
+    assert not shifts, shifts

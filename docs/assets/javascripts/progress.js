@@ -5,6 +5,9 @@
 // Stored in localStorage under KEY as {version: 1, done: {id: true}, totals: {stage: n}}:
 // a goal's id is its stage and a hash of its text, so reordering goals keeps the ticks
 // (rewording a goal drops its tick).  Runs after every (instant) navigation.
+// Nothing moves when this script runs: the notebook's checkbox and the export/import buttons
+// are in the built pages already, disabled (tools/notebook_render.py, docs/index.md), and the
+// goals keep room for their checkboxes in the stylesheet (extra.css).
 (function () {
   var KEY = "llm-roadmap-progress";
   var STAGE = /\/stages\/(0\d-[a-z0-9-]+)(?:\/|\.html)/;
@@ -55,10 +58,14 @@
     return null;
   }
 
-  function checkbox(id, label, data, onChange) {
-    var box = document.createElement("input");
-    box.type = "checkbox";
-    box.className = "progress-check";
+  // Wire up `box` (a checkbox from the built page, or a new one) to the stored tick `id`.
+  function checkbox(id, label, data, onChange, box) {
+    if (!box) {
+      box = document.createElement("input");
+      box.type = "checkbox";
+      box.className = "progress-check";
+    }
+    box.disabled = false;
     box.setAttribute("data-progress-id", id);
     box.setAttribute("aria-label", label);
     box.checked = Boolean(data.done[id]);
@@ -120,11 +127,13 @@
 
   function tickNotebook(stem, data) {
     var header = document.querySelector(".nb-header");
-    if (!header || header.querySelector(".progress-check")) return;
+    var built = header && header.querySelector(".progress-check");
+    if (!header || (built && built.hasAttribute("data-progress-id"))) return;
+    var box = checkbox("notebook:" + stem, "我已完成这个 notebook", data, decorate, built);
+    box.removeAttribute("aria-label");  // the label's text names it
+    if (built) return;
     var label = document.createElement("label");
     label.className = "progress-notebook";
-    var box = checkbox("notebook:" + stem, "我已完成这个 notebook", data, decorate);
-    box.removeAttribute("aria-label");  // the label's text names it
     label.appendChild(box);
     label.appendChild(document.createTextNode(" 我已完成这个 notebook"));
     header.appendChild(label);
@@ -160,19 +169,12 @@
     });
   }
 
+  // The export and import buttons under the roadmap on the home page (in docs/index.md).
   function tools() {
-    var roadmap = document.querySelector(".roadmap");
-    if (!roadmap || document.querySelector(".progress-tools")) return;
-    var box = document.createElement("div");
-    box.className = "progress-tools";
-    box.innerHTML =
-      "<p>在各阶段页面的「学习目标」和每个 notebook 的顶部可以勾选已完成的内容，上图和左侧导航会显示进度。" +
-      "进度只保存在这个浏览器里；换电脑或换浏览器时，先导出，再到另一边导入。</p>" +
-      '<button type="button" class="md-button" data-progress-export>导出进度</button> ' +
-      '<button type="button" class="md-button" data-progress-choose>导入进度</button>' +
-      '<input type="file" accept="application/json,.json" hidden data-progress-import>' +
-      '<p class="progress-status" role="status" aria-live="polite"></p>';
-    roadmap.insertAdjacentElement("afterend", box);
+    var box = document.querySelector(".progress-tools");
+    if (!box || box.hasAttribute("data-progress-wired")) return;
+    box.setAttribute("data-progress-wired", "");
+    box.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
     box.querySelector("[data-progress-export]").addEventListener("click", exportProgress);
     var input = box.querySelector("[data-progress-import]");
     box.querySelector("[data-progress-choose]").addEventListener("click", function () { input.click(); });
