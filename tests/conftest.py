@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 import http.server
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,23 @@ from tools import build_site
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW_FIXTURES = {"site", "server", "browser", "project", "model_dir"}  # model_dir: converts a model
+
+
+MIN_FREE_DISK = 3 * 2**30  # the largest test writes ~1.2 GB (a model from the Hub stand-in) next to a build
+
+
+def pytest_report_header(config):
+    return f"free disk in {tempfile.gettempdir()}: {shutil.disk_usage(tempfile.gettempdir()).free / 2**30:.1f} GiB"
+
+
+def pytest_sessionstart(session):
+    """Stop at once, with the reason, rather than fail dozens of tests with ENOSPC half-way through."""
+    free = shutil.disk_usage(tempfile.gettempdir()).free
+    if free < MIN_FREE_DISK and not session.config.option.collectonly:
+        raise pytest.UsageError(
+            f"only {free / 2**30:.1f} GiB free in {tempfile.gettempdir()}; the test suite needs at least "
+            f"{MIN_FREE_DISK / 2**30:.0f} GiB (models downloaded from the Hub stand-in, two site builds). "
+            "Free some space (old pytest-of-*/ folders, fresh clones) and run again.")
 
 
 def pytest_collection_modifyitems(config, items):
