@@ -28,6 +28,9 @@ ONLINE_MODELS = {
                             "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2,
                             "vocab_size": 151936, "tie_word_embeddings": True}),
 }
+# Notebooks whose online model only generates text (no training): its weights are what must fit.
+INFERENCE_ONLY = {"05-llm-api-prompting"}
+ONLINE_MODELS["05-llm-api-prompting"] = ONLINE_MODELS["04-lora-finetuning"]
 
 
 def parameters(kind: str, config: dict) -> int:
@@ -73,6 +76,10 @@ def table(notebooks, run_infos: dict[str, dict | None]) -> str:
             rows.append(f"| [{nb.title}]({nb.stem}.md) | {measured} | {same} | {same} | {same}，用不到 GPU |")
             continue
         name, kind, config = ONLINE_MODELS[nb.stem]
+        if nb.stem in INFERENCE_ONLY:
+            rows.append(f"| [{nb.title}]({nb.stem}.md) | {measured} | " + " | ".join(
+                _inference(name, parameters(kind, config), ram) for ram in (COLAB_CPU_RAM, KAGGLE_CPU_RAM, None)) + " |")
+            continue
         state = 16 * parameters(kind, config)  # float32 weights, gradients and two AdamW moments
         size = f"全量微调 {name}，训练状态约 {state / GIB:.1f} GB"
 
@@ -84,6 +91,17 @@ def table(notebooks, run_infos: dict[str, dict | None]) -> str:
         gpu = f"Hub 来源：{size}，{'放得下' if fits(state, 'cuda', T4_MEMORY) else '放不下，训练前停下'}"
         rows.append(f"| [{nb.title}]({nb.stem}.md) | {measured} | {cpu(COLAB_CPU_RAM)} | {cpu(KAGGLE_CPU_RAM)} | {gpu} |")
     return "\n".join(rows) + "\n"
+
+
+def _inference(name: str, n_parameters: int, ram: float | None) -> str:
+    """Generating only: float32 weights on a CPU (most CPUs are slower in bfloat16), bfloat16 on a GPU."""
+    if ram is None:
+        weights = 2 * n_parameters
+        verdict = "放得下" if fits(weights, "cuda", T4_MEMORY) else "放不下"
+        return f"Hub 来源：只生成文本，{name} 的 bfloat16 权重约 {weights / GIB:.1f} GB，{verdict}"
+    weights = 4 * n_parameters
+    verdict = "放得下" if fits(weights, "cpu", ram) else "超过内存的一半，放不下"
+    return f"Hub 来源：只生成文本，{name} 的 float32 权重约 {weights / GIB:.1f} GB，{verdict}"
 
 
 def _cpus(run_infos) -> int | str:

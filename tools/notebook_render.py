@@ -85,6 +85,20 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
+def _joined_streams(outputs) -> list:
+    """Consecutive stream outputs of one name as one: a cell that prints piece by piece (streamed
+    text, print(..., end="")) leaves one output per piece, which would render as a box each."""
+    joined = []
+    for output in outputs:
+        previous = joined[-1] if joined else None
+        if (output.output_type == "stream" and previous is not None and previous.output_type == "stream"
+                and previous.name == output.name):
+            joined[-1] = nbformat.from_dict({**previous, "text": previous.text + output.text})
+        else:
+            joined.append(output)
+    return joined
+
+
 def _output(output, figures: _Figures, name: str, index: int) -> str | None:
     kind = output.output_type
     if kind == "stream":
@@ -166,7 +180,7 @@ def render(notebook: Notebook, nb: nbformat.NotebookNode, *, colab_url: str, kag
             if not header_done:
                 raise NotebookError(f"{notebook.path.name}: the first cell must be Markdown starting with '# title'")
             parts.append(_block("nb-input", _fence(cell.source, "python")))
-            for output in cell.get("outputs", []):
+            for output in _joined_streams(cell.get("outputs", [])):
                 rendered = _output(output, figures, notebook.path.name, index)
                 if rendered:
                     parts.append(rendered)

@@ -46,7 +46,7 @@ PLATFORMS = [COLAB, KAGGLE]
 # What the notebooks import (and Jupyter needs), installed at the platform's versions in platform_venv().
 NOTEBOOK_PACKAGES = ["transformers", "datasets", "huggingface_hub", "tokenizers", "safetensors", "accelerate",
                      "peft", "numpy", "pandas", "pyarrow", "scikit-learn", "matplotlib", "matplotlib-inline",
-                     "jieba", "psutil", "sentencepiece", "ipykernel"]
+                     "jieba", "psutil", "sentencepiece", "ipykernel", "openai", "fastapi", "uvicorn", "pydantic"]
 
 
 def versions(platform: Platform) -> dict[str, str]:
@@ -118,11 +118,13 @@ def platform_venv(platform: Platform, extra: list[str]) -> Path:
     """The interpreter of a cached virtual environment with venv_requirements(platform, extra) installed."""
     requirements = venv_requirements(platform, extra)
     key = hashlib.sha256("\n".join([sys.version, *requirements]).encode()).hexdigest()[:12]
-    venv = cache_root() / "colab-venv" / key  # one folder for every platform: the key tells them apart
+    venv = cache_root() / "colab-venv" / f"{platform.name.lower()}-{key}"
     python = venv / "bin" / "python"
     if (venv / "installed").is_file():
         return python
-    shutil.rmtree(venv, ignore_errors=True)
+    for old in venv.parent.glob("*"):  # this platform's older environments (about 2 GB each) go
+        if old.name.startswith(f"{platform.name.lower()}-") or "-" not in old.name:
+            shutil.rmtree(old, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                            *requirements], capture_output=True, text=True)

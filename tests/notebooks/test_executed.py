@@ -118,3 +118,49 @@ def test_lora_shows_the_comparison_and_round_trip(executed):
         assert row in table, row
     ratio = float(re.search(r"全量微调是 LoRA 的：可训练参数 (\d+) 倍", text).group(1))
     assert ratio > 50  # LoRA r=8 trains under 1% of Gemma 3 270M
+
+
+def _html_table(nb, word: str) -> list[list[str]]:
+    """The rows (cell texts) of the first HTML table output that contains `word`."""
+    html = next(o.data["text/html"] for c in nb.cells for o in c.get("outputs", [])
+                if word in o.get("data", {}).get("text/html", ""))
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.S)
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+            for row in rows]
+
+
+def test_api_notebook_prose_holds(executed):
+    """What notebook 05's prose says about its own measurements (issue 14)."""
+    nb = executed["05-llm-api-prompting"]
+    text = _text_outputs(nb)
+    table = {(row[0], row[1]): row for row in _html_table(nb, "平均输出 Token")[1:]}
+    correct = {key: int(row[2].split("/")[0]) for key, row in table.items()}
+    assert len(table) == 7 and all(row[2].endswith("/24") for row in table.values())
+    # 少样本比零样本好；结构化的系统提示对这个小模型没有帮助
+    assert correct["分类", "少样本"] > correct["分类", "零样本"] >= correct["分类", "结构化系统提示"], correct
+    # 只说「用 JSON 输出」：没有一个回答能通过校验；写清格式、校验、重试：多数合法，有的重试后仍不合法
+    assert table["抽取", "直接要 JSON"][4] == "0%"
+    valid = int(table["抽取", "JSON + 校验 + 重试"][4].rstrip("%"))
+    retried = int(re.search(r"校验失败后重试的抽取题 (\d+) 道", text).group(1))
+    assert 50 < valid < 100 and retried > 0, (valid, retried)
+    # 校验通过的回答里还有内容错误，包括顾客没给电话就编一个
+    assert re.search(r"'phone': \('1\d{10}', None\)", text), "an invented phone number is shown"
+    # 直接回答几乎都错；思维链没有明显变好；有的回答被 max_tokens 截断
+    assert correct["算术", "直接回答"] <= 4 and correct["算术", "思维链"] <= correct["算术", "直接回答"] + 2, correct
+    assert int(re.search(r"思维链回答被 max_tokens 截断的 (\d+) 道", text).group(1)) > 0
+    # the local server batches the concurrent requests of a group
+    sizes = [int(n) for n in re.search(r"每批的请求数：\[([\d, ]+)\]", text).group(1).split(",")]
+    assert max(sizes) == 24
+    # 只换种子，准确率就会变；温度升高后冒出不在类别里的回答
+    spread = _html_table(nb, "不在类别里的回答")[1:]
+    by_temperature = {t: [row for row in spread if row[0] == t] for t in ("0.7", "1.5")}
+    assert any(len({row[2] for row in rows}) > 1 for rows in by_temperature.values()), spread
+    outside = {t: sum(int(row[3]) for row in rows) for t, rows in by_temperature.items()}
+    assert outside["1.5"] > 0 and outside["1.5"] >= outside["0.7"], outside
+    # 隔开输入对这个小模型帮助不大；输出检查拦下全部攻击，并误拦了正常评价
+    attacks = {(row[0], row[1]): row for row in _html_table(nb, "攻击成功")[1:]}
+    success = {key: int(row[2].split("/")[0]) for key, row in attacks.items()}
+    assert success["直接拼接", "无"] > 0 and success["隔开不可信输入", "无"] >= success["直接拼接", "无"] - 1, success
+    assert success["直接拼接", "有"] == success["隔开不可信输入", "有"] == 0, success
+    assert any(int(row[3].split("/")[0]) > 0 for row in attacks.values()), attacks
+    assert re.search(r"用了 [12] 次调用", text)  # the résumé tool ran through ask_json

@@ -147,7 +147,7 @@ def tiny_copy(source: Path, target: Path, layers=2, hidden=64, heads=2) -> Path:
     target.mkdir(parents=True)
     model.save_pretrained(target)
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model",
-                 "generation_config.json"):
+                 "generation_config.json", "chat_template.jinja"):
         if (source / name).is_file():
             shutil.copy2(source / name, target / name)
     return target
@@ -167,11 +167,15 @@ def served(stem, tmp_path) -> dict:
         data = chnsenticorp(tmp_path / "chnsenticorp", {"train": 240, "validation": 60, "test": 60})
         return {"model": {"google-bert/bert-base-chinese": e5, "tiansz/bert-base-chinese": e5},
                 "dataset": {"lansinuote/ChnSentiCorp": data}}
+    if stem.startswith("05"):  # Qwen2.5-Coder-0.5B-Instruct's architecture, tokenizer and chat template
+        qwen = tiny_copy(offline_models.ensure_all(names=["qwen"])["qwen"], tmp_path / "tiny-qwen")
+        return {"model": {"Qwen/Qwen2.5-0.5B-Instruct": qwen}}
     gemma = tiny_copy(offline_models.ensure_all(names=["gemma"])["gemma"], tmp_path / "tiny-gemma")
     return {"model": {"Qwen/Qwen2.5-0.5B-Instruct": gemma}}  # Gemma 3's architecture as Qwen2.5-0.5B-Instruct
 
 
-EXPECTED = {"03": ["模型：google-bert/bert-base-chinese", "  240 条"], "04": ["模型：Qwen/Qwen2.5-0.5B-Instruct"]}
+EXPECTED = {"03": ["模型：google-bert/bert-base-chinese", "  240 条"], "04": ["模型：Qwen/Qwen2.5-0.5B-Instruct"],
+            "05": ["模型：Qwen/Qwen2.5-0.5B-Instruct", "72 道题 × 7 种写法", "本地服务把这"]}
 
 
 def check_whole_run(nb, stem, source):
@@ -214,10 +218,11 @@ def test_03_with_the_real_bert_base_stops_on_a_cpu_before_downloading_weights(so
 
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["hub", "modelscope"])
-def test_04_online_source_runs_top_to_bottom(source, tmp_path):
-    """Qwen/Qwen2.5-0.5B-Instruct by its Hub and ModelScope name (the stand-in serves Gemma 3 270M)."""
-    stem = "04-lora-finetuning"
-    passed, mark = once(f"04-{source}", *case_inputs(stem))
+@pytest.mark.parametrize("stem", ["04-lora-finetuning", "05-llm-api-prompting"])
+def test_qwen_online_source_runs_top_to_bottom(stem, source, tmp_path):
+    """Qwen/Qwen2.5-0.5B-Instruct by its Hub and ModelScope name (the stand-in serves a tiny Gemma 3 270M
+    to 04 and a tiny Qwen2.5-Coder with the same tokenizer and chat template to 05)."""
+    passed, mark = once(f"{stem[:2]}-{source}", *case_inputs(stem))
     if passed:
         return
     check_whole_run(run(stem, source, served(stem, tmp_path), tmp_path), stem, source)
@@ -225,7 +230,7 @@ def test_04_online_source_runs_top_to_bottom(source, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stem", ["03-bert-chinese-sentiment", "04-lora-finetuning"])
+@pytest.mark.parametrize("stem", ["03-bert-chinese-sentiment", "04-lora-finetuning", "05-llm-api-prompting"])
 def test_offline_source_without_the_repository_says_how_to_get_it(stem, tmp_path):
     """A downloaded notebook has no converter for the pip-packaged model: it stops and says what to do."""
     notebook = notebook_meta.load(NOTEBOOKS / f"{stem}.ipynb")

@@ -87,7 +87,9 @@ def test_versions_of_what_the_kernel_imports_re_execute_exactly_its_users(copy):
     assert changed(before, keys(copy, bumped("peft"))) == ["04-lora-finetuning"]
     assert changed(before, keys(copy, bumped("snownlp"))) == ["03-bert-chinese-sentiment"]
     assert changed(before, keys(copy, bumped("numpy"))) == sorted(before)   # everyone depends on it
-    assert changed(before, keys(copy, bumped("safetensors"))) == ["03-bert-chinese-sentiment", "04-lora-finetuning"]
+    assert changed(before, keys(copy, bumped("safetensors"))) == ["03-bert-chinese-sentiment", "04-lora-finetuning",
+                                                                  "05-llm-api-prompting"]
+    assert changed(before, keys(copy, bumped("openai"))) == ["05-llm-api-prompting"]
     assert changed(before, keys(copy, bumped("ipykernel"))) == sorted(before)  # the kernel itself
 
 

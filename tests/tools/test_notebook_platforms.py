@@ -15,6 +15,8 @@ def test_a_row_per_notebook_with_measured_and_computed_numbers():
     assert "训练状态约 7.4 GB" in lora[2] and "训练前停下" in lora[2]        # Colab's CPU runtime: over half its RAM
     assert "放得下" in lora[3] and "放得下" in lora[4]                   # Kaggle's 30 GB CPU, a T4
     assert "训练状态约 1.5 GB" in body["03-bert-chinese-sentiment"]      # bert-base-chinese, 102 M parameters
+    api = body["05-llm-api-prompting"].split(" | ")                     # generates only: the weights must fit
+    assert "float32 权重约 1.8 GB，放得下" in api[2] and "bfloat16 权重约 0.9 GB，放得下" in api[4]
 
 
 def test_parameter_counts_come_from_the_published_configurations():

