@@ -56,7 +56,9 @@ def _fence(text: str, lang: str) -> str:
 
 def _text(text: str) -> str:
     """A text output as raw HTML, left alone by Markdown (no abbreviations, no math)."""
-    return f'<pre class="nb-text">{html.escape(text.rstrip())}</pre>'
+    # fences run before Markdown sets raw HTML aside: a printed ``` or ~~~ line would start a code block
+    escaped = html.escape(text.rstrip()).replace("`", "&#96;").replace("~", "&#126;")
+    return f'<pre class="nb-text">{escaped}</pre>'
 
 
 def _block(css: str, inner: str, markdown: bool = True) -> str:

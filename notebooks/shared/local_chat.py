@@ -37,7 +37,8 @@ class TransformersChat:
     def _batches(self):
         while True:
             batch = [self.waiting.get()]
-            while len(batch) < self.max_batch:  # 每来一个请求，再等一小会儿，直到没有新请求或批满了
+            # 每来一个请求，再等一小会儿，直到没有新请求或批满了（单独算的请求不用等）
+            while len(batch) < self.max_batch and not self._alone(batch[0][1]):
                 try:
                     batch.append(self.waiting.get(timeout=self.wait_seconds))
                 except queue.Empty:
@@ -47,8 +48,7 @@ class TransformersChat:
             for request in batch:
                 s = request[1]
                 stops = (s.stop,) if isinstance(s.stop, str) else tuple(s.stop or ())
-                alone = s.temperature > 0 and s.seed is not None
-                groups.setdefault(id(request) if alone else (s.temperature, s.top_p, stops), []).append(request)
+                groups.setdefault(id(request) if self._alone(s) else (s.temperature, s.top_p, stops), []).append(request)
             for requests in groups.values():
                 try:
                     results = self._generate(requests)
@@ -58,6 +58,11 @@ class TransformersChat:
                     continue
                 for (_, _, answer), result in zip(requests, results):
                     answer.set_result(result)
+
+    @staticmethod
+    def _alone(settings):
+        """Seeded sampling is generated alone: with others in the batch the same seed gives another answer."""
+        return settings.temperature > 0 and settings.seed is not None
 
     def _generate(self, requests):
         settings = requests[0][1]

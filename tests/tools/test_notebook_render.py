@@ -54,7 +54,7 @@ def test_page_has_header_code_outputs_and_figures(tmp_path):
     assert "在 2 核 CPU 上实测：1 秒" in header
     assert "[上一个](02-mini-transformer.md#小结)" in markdown and "(../stages/02-foundations.md)" in markdown
     assert "````python\nprint('```')\nplt.plot([1, 2])\n````" in markdown  # fence longer than the code's
-    assert '<div class="nb-output" data-search-exclude>\n\n<pre class="nb-text">```</pre>' in markdown
+    assert '<div class="nb-output" data-search-exclude>\n\n<pre class="nb-text">&#96;&#96;&#96;</pre>' in markdown
     assert "![Figure size 640x480](99-probe/figure-1.png){ loading=lazy }" in markdown
     assert figures == {"99-probe/figure-1.png": base64.b64decode(PNG)}
     assert '<div class="nb-output nb-html" data-search-exclude>\n\n<table>' in markdown
@@ -93,3 +93,17 @@ def test_text_printed_piece_by_piece_is_one_output(tmp_path):
     assert '<pre class="nb-text">杭州是</pre>' in markdown and "警告" in markdown
     assert '<pre class="nb-text">浙江的省会。\n（用时 1.8 秒）</pre>' in markdown
     assert markdown.count('<pre class="nb-text">') == 3
+
+
+def test_a_printed_markdown_fence_stays_text(tmp_path):
+    """A model's answer printed with its ```json fence, after a blank line: still one text output."""
+    notebook, executed = source_and_executed(tmp_path)
+    answer = '回答：\n\n```json\n{"name": "林晓雨"}\n```\n\n~~~\n结束'
+    executed.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=answer)]
+    markdown, _ = render(notebook, notebook_render.merge(notebook.nb, executed, "99-probe.ipynb"))
+    assert "&#96;&#96;&#96;json\n{&quot;name&quot;: &quot;林晓雨&quot;}\n&#96;&#96;&#96;\n\n&#126;&#126;&#126;" in markdown
+    import markdown as python_markdown
+
+    page = python_markdown.markdown(markdown.split("## 小结")[0], extensions=["pymdownx.superfences", "md_in_html"])
+    output = page.split('<pre class="nb-text">')[1].split("</pre>")[0]
+    assert "<code" not in output and "林晓雨" in output and output.endswith("结束")
