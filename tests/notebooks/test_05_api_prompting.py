@@ -174,3 +174,12 @@ def test_the_resume_advice_schema_bounds_its_lists(nb):
     case = json.loads((DATA / "resume.json").read_text(encoding="utf-8"))
     messages = nb.resume_messages(case["resume"], case["job"])
     assert case["resume"] in messages[1]["content"] and "不要编造" in messages[0]["content"]
+
+
+def test_every_call_is_counted_for_the_bill(nb):
+    """USAGE adds up calls and tokens across threads, as the notebook's last line reports them."""
+    before = dict(nb.USAGE)
+    client = ScriptedClient(["好"] * 40)
+    nb.run_in_groups(lambda _: nb.ask(client, "m", [{"role": "user", "content": "x"}]), list(range(40)), group=8)
+    assert nb.USAGE["calls"] - before["calls"] == 40
+    assert nb.USAGE["completion_tokens"] - before["completion_tokens"] == 40

@@ -164,3 +164,5 @@ def test_api_notebook_prose_holds(executed):
     assert success["直接拼接", "有"] == success["隔开不可信输入", "有"] == 0, success
     assert any(int(row[3].split("/")[0]) > 0 for row in attacks.values()), attacks
     assert re.search(r"用了 [12] 次调用", text)  # the résumé tool ran through ask_json
+    calls = int(re.search(r"第 3～6 节一共调用了 (\d+) 次", text).group(1))  # 「要调用几百次」
+    assert 200 <= calls < 1000, calls

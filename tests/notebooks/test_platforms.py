@@ -75,18 +75,19 @@ def test_the_check_catches_an_upgrade_of_a_platform_package():
         platforms.dry_run(COLAB, [f"transformers=={platforms.project_pins()['transformers']}"])
 
 
+# What each platform runs by default: the offline path of the notebooks without a model download (01,
+# 02) and the Hub source of the others (further down, with tiny models: every line of their code meets
+# the platform's versions but the few that load the offline model).  Their offline path on a platform
+# needs a clone of this repository; running it with the real models here took 6 minutes per change.
+OFFLINE_RUNS = [(platform, path) for platform in PLATFORMS for path in NOTEBOOKS if path.stem not in ONLINE]
+
+
 def venv(platform):
-    """One environment per platform for all notebooks, with the packages that ship their offline
-    models and data; and its requirements, for cache keys."""
-    python = platforms.platform_venv(platform, sorted({n for p in NOTEBOOKS for n in notebook_meta.load(p).packages}))
+    """One environment per platform for all notebooks, with the packages that ship the offline data
+    of the notebooks run offline there; and its requirements, for cache keys."""
+    offline = {path for _, path in OFFLINE_RUNS}
+    python = platforms.platform_venv(platform, sorted({n for p in offline for n in notebook_meta.load(p).packages}))
     return python, (python.parent.parent / "installed").read_text()
-
-
-# Colab: every notebook's offline path, so that Colab's versions meet every line of code.  Kaggle: what
-# Kaggle runs by default, the offline path of 01 and 02 and the Hub source of 03 and 04 (further down);
-# its library versions are close to Colab's (the same transformers), and each of these runs takes minutes.
-OFFLINE_RUNS = [(platform, path) for platform in PLATFORMS for path in NOTEBOOKS
-                if platform is COLAB or path.stem not in ONLINE]
 
 
 @pytest.mark.slow
