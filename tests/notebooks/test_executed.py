@@ -166,3 +166,54 @@ def test_api_notebook_prose_holds(executed):
     assert re.search(r"用了 [12] 次调用", text)  # the résumé tool ran through ask_json
     calls = int(re.search(r"第 3～6 节一共调用了 (\d+) 次", text).group(1))  # 「要调用几百次」
     assert 200 <= calls < 1000, calls
+
+
+def test_pytorch_notebook_prose_holds(executed):
+    """What notebook 06's prose says about its own results (issue 15)."""
+    nb = executed["06-pytorch-and-classic-ml"]
+    text = _text_outputs(nb)
+    autograd = [row for row in _html_table(nb, "最大绝对差") if row[0] in ("W1", "b1", "W2", "b2")]
+    assert len(autograd) == 4 and all(row[-1] == "True" for row in autograd), autograd
+    # 学习率前 3 轮升到 3e-3，之后降到 0；梯度范数一直没超过 1，裁剪没有动手
+    history = {int(row[0]): row for row in _html_table(nb, "裁剪前最大梯度范数")[2:]}
+    assert history[3][4] == "3.00e-03" and history[30][4] == "0.00e+00", history
+    assert all(float(row[5]) < 1 for row in history.values()), history
+    assert "加载后输出完全相同：True" in text
+    # 训练模式：同一张图两次输出不同，准确率三次不全相同；评估模式三次相同
+    assert "同一张图两次的输出相同吗？ False" in text
+    train_mode, eval_mode = re.search(r"训练模式 ([\d.%, ]+) \| 评估模式 ([\d.%, ]+)", text).groups()
+    assert len(set(train_mode.split(", "))) > 1 and len(set(eval_mode.split(", "))) == 1
+    assert "相减后的形状： (3, 3)" in text and "错误的损失 1.333" in text and "之后：0.000" in text
+    assert "累计值还带着计算图吗？ True" in text and "Can't call numpy() on Tensor that requires grad" in text
+    # 线性回归：与 scikit-learn 一致；R² 三分之一左右，RMSE 是标准差的八成
+    assert "系数一致： True True" in text
+    r2, rmse, std = map(float, re.search(r"R² = ([\d.]+).*RMSE = ([\d.]+)，目标值的标准差 ([\d.]+)", text).groups())
+    assert 0.25 < r2 < 0.42 and 0.75 < rmse / std < 0.88, (r2, rmse, std)
+    # 多数类基线：准确率六成多，召回率和 F1 为 0；逻辑回归和 SVM 的交叉验证 F1 高于决策树；训练都只要几毫秒
+    rows = {row[0]: row for row in _html_table(nb, "漏诊（FN）")[2:]}
+    baseline = rows["多数类基线"]
+    assert 60 <= float(baseline[2].rstrip("%")) < 70 and baseline[4] == baseline[5] == "0.000", baseline
+    cv = {name: float(row[1].split(" ± ")[0]) for name, row in rows.items()}
+    assert min(cv["逻辑回归"], cv["SVM（RBF 核）"]) > cv["决策树（深度 4）"], cv
+    assert all(float(row[-1]) < 50 for row in rows.values()), rows
+    assert "都与 scikit-learn 一致" in text
+    # 正则太强时验证 F1 很低，太弱时不再提高
+    best_f1, weak_f1, none_f1 = map(float, re.search(
+        r"验证 F1 ([\d.]+)；C = 1e-04 时 ([\d.]+)，C = 1e\+03 时 ([\d.]+)", text).groups())
+    assert weak_f1 < 0.5 < none_f1 < best_f1, (best_f1, weak_f1, none_f1)
+    # K-means：与 scikit-learn 完全相同；相当一致，但有两个簇的多数数字相同
+    assert "分配完全相同： True | 中心一致： True" in text
+    assert float(re.search(r"随机）：([\d.]+)", text).group(1)) > 0.5
+    assert int(re.search(r"覆盖了 (\d+) 种数字", text).group(1)) < 10
+    assert "与 nn.Conv2d 一致： True" in text
+    # CNN 的参数比 MLP 少
+    models = {row[0]: row for row in _html_table(nb, "训练 30 轮用时")[1:]}
+    assert int(models["CNN"][1].replace(",", "")) < int(models["MLP"][1].replace(",", "")), models
+    # 梯度：RNN 到 T=50 小了好几个数量级、T=100 下溢成 0；未训练的 LSTM 不比它好；
+    # 遗忘门偏置 1 衰减慢得多但仍是指数式；注意力 T 增加 50 倍只缩小几十倍
+    grads = {int(row[0]): [float(v) for v in row[1:]] for row in _html_table(nb, "LSTM（遗忘门偏置 1）")[2:]}
+    rnn, lstm, lstm1, attention = zip(*(grads[T] for T in sorted(grads)))
+    assert rnn[4] < rnn[0] * 1e-6 and rnn[5] == 0 and lstm[5] == 0 and lstm[4] < 1e-9, grads
+    assert lstm1[4] > 100 * lstm[4] and lstm1[5] < lstm1[0] * 1e-4, grads
+    assert 10 < attention[0] / attention[5] < 200, grads
+    assert text.count("梯度在 float32 里下溢成了 0") == 2
