@@ -15,7 +15,7 @@ def _fake_complete(target: Path, sha256: str) -> None:
     target.mkdir(parents=True)
     for name in gemma.REQUIRED_FILES:
         (target / name).write_text("{}", encoding="utf-8")
-    (target / gemma.MARKER).write_text(json.dumps({"sha256": sha256}), encoding="utf-8")
+    (target / offline_models.MARKER).write_text(json.dumps({"sha256": sha256}), encoding="utf-8")
     offline_models.write_checksums(target)
 
 
@@ -41,7 +41,7 @@ def test_marker_must_name_the_packaged_gguf(tmp_path):
     target = tmp_path / gemma.NAME
     _fake_complete(target, sha256="0" * 64)
     assert not gemma.is_complete(target)
-    (target / gemma.MARKER).write_text(json.dumps({"sha256": gemma._package().EXPECTED_SHA256}))
+    (target / offline_models.MARKER).write_text(json.dumps({"sha256": gemma._package().EXPECTED_SHA256}))
     assert gemma.is_complete(target)
 
 

@@ -18,12 +18,14 @@ kernels where they are (LLM_ROADMAP_MODELS).  Models live in the user cache
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib
 import json
 import pkgutil
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from tools.user_cache import cache_root, file_lock
@@ -91,6 +93,61 @@ def read_marker(target: Path, required_files) -> dict | None:
         return json.loads((target / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+@contextlib.contextmanager
+def quiet_transformers():
+    """No progress bars or per-tensor log lines in the runner's output while a GGUF is read."""
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    gguf_tqdm = gguf_utils.tqdm  # the GGUF reader uses tqdm directly, not the logging switch
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    gguf_utils.tqdm = functools.partial(gguf_tqdm, disable=True)
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = gguf_tqdm
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def save_dequantized(gguf: Path, out: Path, marker: dict) -> None:
+    """Read a GGUF causal LM with transformers (every tensor dequantised to float32), save it
+    with its tokenizer as an ordinary checkpoint in `out`, write the marker, delete the GGUF.
+
+    transformers attaches a GGUF "quantizer" to the model it reads; the tensors are plain
+    float32 by then, and with the quantizer still attached it refuses to save the model, or
+    records a quantization config that makes the saved copy unloadable without the GGUF."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    with quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(out)
+        tokenizer.save_pretrained(out)
+    (out / MARKER).write_text(json.dumps({**marker, "dtype": "float32"}, indent=2) + "\n", encoding="utf-8")
+    gguf.unlink()
+
+
+def ensure_model(models_dir: Path, name: str, is_complete, convert, duration: str, log=print) -> Path:
+    """models_dir / name, converted by `convert(target)` when `is_complete(target)` is false
+    (`duration` tells the reader how long that takes), and verified before anyone uses it."""
+    target = Path(models_dir) / name
+    if not is_complete(target):
+        log(f"{name}: converting the packaged GGUF into {target} ({duration}, once) ...")
+        started = time.monotonic()
+        convert(target)
+        log(f"{name}: converted in {time.monotonic() - started:.0f} s")
+    return verify(target)  # raises, naming the folder to delete, when a file is damaged
 
 
 def converters():

