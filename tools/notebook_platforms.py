@@ -20,17 +20,23 @@ KAGGLE_CPU_RAM = 30 * GIB   # a Kaggle CPU session
 T4_MEMORY = 14.7 * GIB      # what torch reports for a T4's 16 GB (Colab's free GPU, one of Kaggle's)
 
 # The models the online sources download: their Hub names and published configurations.
+QWEN_05B = ("Qwen2.5-0.5B-Instruct", "causal-lm",
+            {"model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864,
+             "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2,
+             "vocab_size": 151936, "tie_word_embeddings": True})
 ONLINE_MODELS = {
     "03-bert-chinese-sentiment": ("bert-base-chinese", "sequence-classification",
                                   {"model_type": "bert", "vocab_size": 21128, "num_labels": 2}),
-    "04-lora-finetuning": ("Qwen2.5-0.5B-Instruct", "causal-lm",
-                           {"model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864,
-                            "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2,
-                            "vocab_size": 151936, "tie_word_embeddings": True}),
+    "04-lora-finetuning": QWEN_05B,
+    "05-llm-api-prompting": QWEN_05B,
 }
-# Notebooks whose online model only generates text (no training): its weights are what must fit.
-INFERENCE_ONLY = {"05-llm-api-prompting"}
-ONLINE_MODELS["05-llm-api-prompting"] = ONLINE_MODELS["04-lora-finetuning"]
+
+
+def trains(nb) -> bool:
+    """A notebook that trains its online model estimates the cost first: it carries the
+    compute-budget cell (tests/notebooks/test_sources.py checks that it does).  Any other
+    only generates text with it, so its weights are what must fit."""
+    return "shared:compute_budget" in nb.path.read_text(encoding="utf-8")
 
 
 def parameters(kind: str, config: dict) -> int:
@@ -76,7 +82,7 @@ def table(notebooks, run_infos: dict[str, dict | None]) -> str:
             rows.append(f"| [{nb.title}]({nb.stem}.md) | {measured} | {same} | {same} | {same}，用不到 GPU |")
             continue
         name, kind, config = ONLINE_MODELS[nb.stem]
-        if nb.stem in INFERENCE_ONLY:
+        if not trains(nb):
             rows.append(f"| [{nb.title}]({nb.stem}.md) | {measured} | " + " | ".join(
                 _inference(name, parameters(kind, config), ram) for ram in (COLAB_CPU_RAM, KAGGLE_CPU_RAM, None)) + " |")
             continue
