@@ -18,6 +18,9 @@ CHECK_PAGE = """() => {
     url: location.href,
     math: document.querySelectorAll("article .arithmatex").length,
     mathDone: document.querySelectorAll("article .arithmatex .katex").length,
+    // KaTeX's stylesheet hides the MathML copy of each formula; without it a formula shows twice
+    mathStyled: [...document.querySelectorAll("article .arithmatex .katex-mathml")]
+      .filter(m => getComputedStyle(m).position === "absolute").length,
     mathErrors: [...document.querySelectorAll(".math-error")].map(e => e.textContent.slice(0, 80) + " :: " + e.title),
     diagramsLeft: document.querySelectorAll("article pre.mermaid").length,
     diagramsDrawn: document.querySelectorAll("article div.mermaid").length,
@@ -82,6 +85,8 @@ def problems_of(state):
         problems.append(f"KaTeX errors: {state['mathErrors']}")
     if state["mathDone"] < state["math"]:
         problems.append(f"{state['math'] - state['mathDone']} formulas not rendered")
+    if state["mathStyled"] < state["mathDone"]:
+        problems.append(f"{state['mathDone'] - state['mathStyled']} formulas without KaTeX's stylesheet")
     if state["diagramsLeft"]:
         problems.append(f"{state['diagramsLeft']} diagrams left as source")
     if state["copyButtons"] < state["code"]:

@@ -13,7 +13,10 @@
       Object.keys(attrs).forEach(function (k) { el[k] = attrs[k]; });
       el.onload = resolve;
       el.onerror = function () { reject(new Error("could not load " + (attrs.src || attrs.href))); };
-      document.head.appendChild(el);
+      // Into <body>, not <head>: on instant navigation Material removes every <head> element that
+      // the next page's <head> lacks, which took KaTeX's stylesheet away after the first click
+      // (formulas then showed twice) or left the download pending for good.  <body> keeps it.
+      document.body.appendChild(el);
     });
   }
 
