@@ -24,11 +24,13 @@ QWEN_05B = ("Qwen2.5-0.5B-Instruct", "causal-lm",
             {"model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864,
              "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2,
              "vocab_size": 151936, "tie_word_embeddings": True})
+QWEN_05B_BASE = ("Qwen2.5-0.5B", *QWEN_05B[1:])  # the base model: same architecture, not tuned for chat
 ONLINE_MODELS = {
     "03-bert-chinese-sentiment": ("bert-base-chinese", "sequence-classification",
                                   {"model_type": "bert", "vocab_size": 21128, "num_labels": 2}),
     "04-lora-finetuning": QWEN_05B,
     "05-llm-api-prompting": QWEN_05B,
+    "07-tokens-decoding-kv-cache": QWEN_05B_BASE,
 }
 
 

@@ -217,3 +217,58 @@ def test_pytorch_notebook_prose_holds(executed):
     assert lstm1[4] > 100 * lstm[4] and lstm1[5] < lstm1[0] * 1e-4, grads
     assert 10 < attention[0] / attention[5] < 200, grads
     assert text.count("梯度在 float32 里下溢成了 0") == 2
+
+
+def test_tokens_notebook_prose_holds(executed):
+    """What notebook 07's prose says about its own results (issue 16)."""
+    nb = executed["07-tokens-decoding-kv-cache"]
+    text = _text_outputs(nb)
+    # BPE: the first merges are English; 。 and ， are whole within 16 merges; the library agrees
+    merged = _html_table(nb, "合并成")[2][1:]
+    assert {"␣t", "he", "␣the", "。", "，"} <= set(merged) and "&lt;E4&gt;&lt;B8&gt;" in merged, merged
+    assert "合并规则完全相同：True（300 条）" in text and "120 句（含测试句）的切分完全相同：True" in text
+    assert "解码后与原文相同： True" in text and "<E8><BE> | <93>" in text  # 「输」 split as the prose says
+    # 手写 BPE：每个汉字 1.6 个以上，每个英文单词 3 个左右；Gemma：约 0.65 和 1.1，中文比英文少一点；差一倍多
+    cost = {row[0].split("（")[0]: [float(v) for v in row[1:]] for row in _html_table(nb, "每个英文单词")[2:]}
+    hand, gemma = cost["手写 BPE"], cost["Gemma 3 270M"]
+    assert hand[2] > 1.6 and 2.7 < hand[3] < 3.3 and 0.6 < gemma[2] < 0.7 and 1.0 < gemma[3] < 1.2, cost
+    assert gemma[4] < 1 and hand[2] / gemma[2] > 2, cost
+    share = int(re.search(r"词表的嵌入矩阵 \d+M（(\d+)%）", text).group(1))
+    assert 60 <= share < 70, share  # 六成多
+    # decoding: all six match generate; greedy loops, beam has higher probability and repeats more;
+    # T=0.7 and top-k single-digit perplexity; top-p the most diverse sampler, far higher perplexity;
+    # repetition penalty the highest distinct-2 and it avoids 「一座」 after 「庙里有」
+    rows = {row[0]: row for row in _html_table(nb, "与 generate 相同")[2:]}
+    assert len(rows) == 6 and all(row[1] == "True" for row in rows.values()), rows
+    d2, ppl = ({name: float(row[i]) for name, row in rows.items()} for i in (5, 6))
+    greedy, t07, topk, topp, penalty, beam = rows
+    assert rows[greedy][2].startswith("庙里有一座大殿，大殿里有一座大门，大门里有一座"), rows[greedy]
+    assert rows[beam][2].startswith("庙里有一座庙，庙里有一座庙"), rows[beam]
+    assert ppl[beam] < ppl[greedy] < 2 and d2[beam] < d2[greedy] < min(d2[t07], d2[topk], d2[topp]), rows
+    assert ppl[t07] < 10 and ppl[topk] < 10 and ppl[topp] > 2 * max(ppl[t07], ppl[topk]), ppl
+    assert d2[topp] > max(d2[t07], d2[topk]) and d2[penalty] == max(d2.values()), d2
+    assert rows[penalty][2].startswith("庙里有三位女孩子"), rows[penalty]
+    assert all(row[3] == "3/3" for name, row in rows.items() if name in (t07, topk, topp))
+    assert "与手写的温度采样（不截断）相同： False" in text and "与手写的温度采样再加 top-k = 50 相同： True" in text
+    # perplexity: by hand = library; shorter context worse (32: more than double, 8: tenfold and more);
+    # shuffled about 10×; English far lower per token, fewer bits in all but not by as much
+    assert "两者一致： True" in text
+    table = {row[0]: [float(v) for v in row[1:]] for row in _html_table(nb, "整段比特数")[2:]}
+    original = table["原文"]
+    ctx32, ctx8 = table["原文，每个 Token 最多看前面 32 个"], table["原文，每个 Token 最多看前面 8 个"]
+    shuffled, english = table["同样的字，顺序打乱"], table["英文译文"]
+    assert 2 < ctx32[2] / original[2] < 4 and ctx8[2] / original[2] > 10, table
+    assert 7 < shuffled[2] / original[2] < 14 and shuffled[1] > original[1], table
+    assert english[2] < original[2] / 3 and original[4] / english[4] < 1.5 < original[2] / english[2], table
+    # KV cache: identical tokens; speed-up grows with length and is modest for short outputs; the output
+    # layer is a large share of a cached step; formula = tensors = DynamicCache; GQA quarters Llama's cache
+    assert "用缓存与不用缓存生成的 Token 完全相同： True" in text and "前 20 个与第 3 节的贪心结果相同： True" in text
+    speed = {int(row[0]): float(row[3].split()[0]) for row in _html_table(nb, "不用缓存（秒）")[2:]}
+    assert speed[16] < speed[64] < speed[256] and speed[16] < 2.5 and speed[256] > 2, speed
+    share = int(re.search(r"是用缓存时每一步的 (\d+)%", text).group(1))
+    assert 20 <= share <= 60, share
+    assert "三者相等： True" in text and "与模型自己的注意力一致：True" in text
+    memory = {row[0]: float(row[5]) for row in _html_table(nb, "32768 个 Token（GiB）")[2:]}
+    assert memory["Llama 2 7B（多头注意力，不分组）"] == 16 and memory["Llama 3.1 8B"] == 4
+    assert memory["Qwen2.5-7B"] < memory["Llama 3.1 8B"]
+    assert "18 层里 15 层是滑动窗口注意力（窗口 512）" in text

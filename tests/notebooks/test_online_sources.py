@@ -170,12 +170,17 @@ def served(stem, tmp_path) -> dict:
     if stem.startswith("05"):  # Qwen2.5-Coder-0.5B-Instruct's architecture, tokenizer and chat template
         qwen = tiny_copy(offline_models.ensure_all(names=["qwen"])["qwen"], tmp_path / "tiny-qwen")
         return {"model": {"Qwen/Qwen2.5-0.5B-Instruct": qwen}}
+    if stem.startswith("07"):  # Qwen2.5's architecture (biased projections, no q/k norm) for the hand-written cache
+        qwen = tiny_copy(offline_models.ensure_all(names=["qwen"])["qwen"], tmp_path / "tiny-qwen")
+        return {"model": {"Qwen/Qwen2.5-0.5B": qwen}}
     gemma = tiny_copy(offline_models.ensure_all(names=["gemma"])["gemma"], tmp_path / "tiny-gemma")
     return {"model": {"Qwen/Qwen2.5-0.5B-Instruct": gemma}}  # Gemma 3's architecture as Qwen2.5-0.5B-Instruct
 
 
 EXPECTED = {"03": ["模型：google-bert/bert-base-chinese", "  240 条"], "04": ["模型：Qwen/Qwen2.5-0.5B-Instruct"],
-            "05": ["模型：Qwen/Qwen2.5-0.5B-Instruct", "72 道题 × 7 种写法", "本地服务把这"]}
+            "05": ["模型：Qwen/Qwen2.5-0.5B-Instruct", "72 道题 × 7 种写法", "本地服务把这"],
+            "07": ["模型：Qwen/Qwen2.5-0.5B，", "两者一致： True", "用缓存与不用缓存生成的 Token 完全相同： True",
+                   "三者相等： True", "每一层都要缓存全部位置"]}
 
 
 def check_whole_run(nb, stem, source):
@@ -218,10 +223,11 @@ def test_03_with_the_real_bert_base_stops_on_a_cpu_before_downloading_weights(so
 
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["hub", "modelscope"])
-@pytest.mark.parametrize("stem", ["04-lora-finetuning", "05-llm-api-prompting"])
+@pytest.mark.parametrize("stem", ["04-lora-finetuning", "05-llm-api-prompting", "07-tokens-decoding-kv-cache"])
 def test_qwen_online_source_runs_top_to_bottom(stem, source, tmp_path):
-    """Qwen/Qwen2.5-0.5B-Instruct by its Hub and ModelScope name (the stand-in serves a tiny Gemma 3 270M
-    to 04 and a tiny Qwen2.5-Coder with the same tokenizer and chat template to 05)."""
+    """Qwen/Qwen2.5-0.5B-Instruct (04, 05) and Qwen/Qwen2.5-0.5B (07) by their Hub and ModelScope names (the
+    stand-in serves a tiny Gemma 3 270M to 04, a tiny Qwen2.5-Coder with the same tokenizer and chat template
+    to 05, and the same tiny Qwen to 07, whose hand-written attention must then handle Qwen2's layers)."""
     passed, mark = once(f"{stem[:2]}-{source}", *case_inputs(stem))
     if passed:
         return
@@ -230,7 +236,8 @@ def test_qwen_online_source_runs_top_to_bottom(stem, source, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stem", ["03-bert-chinese-sentiment", "04-lora-finetuning", "05-llm-api-prompting"])
+@pytest.mark.parametrize("stem", ["03-bert-chinese-sentiment", "04-lora-finetuning", "05-llm-api-prompting",
+                                  "07-tokens-decoding-kv-cache"])
 def test_offline_source_without_the_repository_says_how_to_get_it(stem, tmp_path):
     """A downloaded notebook has no converter for the pip-packaged model: it stops and says what to do."""
     notebook = notebook_meta.load(NOTEBOOKS / f"{stem}.ipynb")

@@ -18,7 +18,7 @@ NOTEBOOKS = notebook_meta.sources()
 PIP_INSTALL = re.compile(r"^\s*[%!]pip install (.+)$", re.M)
 # Replacing any of these in a running session breaks it (already imported, binary ABI).
 PROTECTED = {"torch", "numpy", "pandas", "pyarrow", "huggingface-hub"}
-ONLINE = ["03-bert-chinese-sentiment", "04-lora-finetuning", "05-llm-api-prompting"]  # their default there: the Hub
+ONLINE = ["03-bert-chinese-sentiment", "04-lora-finetuning", "05-llm-api-prompting", "07-tokens-decoding-kv-cache"]  # their default there: the Hub
 by_name = pytest.mark.parametrize("platform", PLATFORMS, ids=lambda p: p.name)
 
 

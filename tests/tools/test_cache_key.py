@@ -67,7 +67,7 @@ def test_converter_edit_re_executes_the_notebooks_using_that_model(copy):
     before = keys(copy)
     with open(copy / "offline_models" / "gemma.py", "a", encoding="utf-8") as f:
         f.write("\n# changed\n")
-    assert changed(before, keys(copy)) == ["04-lora-finetuning"]
+    assert changed(before, keys(copy)) == ["04-lora-finetuning", "07-tokens-decoding-kv-cache"]
 
 
 def bumped(dist):
@@ -88,7 +88,7 @@ def test_versions_of_what_the_kernel_imports_re_execute_exactly_its_users(copy):
     assert changed(before, keys(copy, bumped("snownlp"))) == ["03-bert-chinese-sentiment"]
     assert changed(before, keys(copy, bumped("numpy"))) == sorted(before)   # everyone depends on it
     assert changed(before, keys(copy, bumped("safetensors"))) == ["03-bert-chinese-sentiment", "04-lora-finetuning",
-                                                                  "05-llm-api-prompting"]
+                                                                  "05-llm-api-prompting", "07-tokens-decoding-kv-cache"]
     assert changed(before, keys(copy, bumped("openai"))) == ["05-llm-api-prompting"]
     assert changed(before, keys(copy, bumped("ipykernel"))) == sorted(before)  # the kernel itself
 
