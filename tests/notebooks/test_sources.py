@@ -30,6 +30,17 @@ def test_valid_clean_and_described_by_metadata(path):
     notebook_meta.load(path)  # raises NotebookError naming the file and what is missing
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_control_characters_in_cells(path):
+    """A stray "\\a" in a script that writes a cell becomes BEL (KaTeX then fails on "\\alpha", prose shows a box)."""
+    nb = nbformat.read(path, as_version=4)
+    found = [(i, m.group()) for i, c in enumerate(nb.cells) for m in CONTROL.finditer(c.source)]
+    assert not found, f"{path.name}: control characters in cells (index, char): {found[:5]}"
+
+
 def test_check_clean_rejects_outputs():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1", execution_count=1)])
     with pytest.raises(NotebookError, match="committed outputs"):

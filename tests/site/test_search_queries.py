@@ -26,7 +26,7 @@ FIRST = {
     "检索增强生成": "stages/03-applications/",
     "混合专家": "stages/04-advanced/",
     "提示词": "stages/01-getting-started/",
-    "困惑度": "stages/02-foundations/",
+    "困惑度": "notebooks/07-tokens-decoding-kv-cache/",  # the formula, computed by hand, and what changes it
     "Transformer": "stages/02-foundations/",
     "知识蒸馏": "stages/04-advanced/",
     "显存": "stages/04-advanced/",
