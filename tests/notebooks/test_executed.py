@@ -26,6 +26,19 @@ def test_within_time_budget(executed, path):
                                             f"{budget} s: make it faster or raise budget_seconds")
 
 
+ALL_NOTEBOOKS_SECONDS = 35 * 60  # the series' rule: a cold CI run (all notebooks, both builds, every test) stays under 45 minutes
+
+
+def test_budgets_add_up_to_at_most_35_minutes():
+    total = sum(notebook_meta.load(p).budget_seconds for p in NOTEBOOKS)
+    assert total <= ALL_NOTEBOOKS_SECONDS, f"the notebooks' budgets add up to {total / 60:.0f} minutes"
+
+
+def test_all_notebooks_ran_in_at_most_35_minutes(executed):
+    total = sum(nb.metadata["run_info"]["wall_seconds"] for nb in executed.values())
+    assert total <= ALL_NOTEBOOKS_SECONDS, f"executing every notebook took {total / 60:.1f} minutes"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_outputs_are_clean(executed, path):
     problems = []
