@@ -244,8 +244,9 @@ def test_tokens_notebook_prose_holds(executed):
     # 手写 BPE：每个汉字 1.6 个以上，每个英文单词 3 个左右；Gemma：约 0.65 和 1.1，中文比英文少一点；差一倍多
     cost = {row[0].split("（")[0]: [float(v) for v in row[1:]] for row in _html_table(nb, "每个英文单词")[2:]}
     hand, gemma = cost["手写 BPE"], cost["Gemma 3 270M"]
-    assert hand[2] > 1.6 and 2.7 < hand[3] < 3.3 and 0.6 < gemma[2] < 0.7 and 1.0 < gemma[3] < 1.2, cost
-    assert gemma[4] < 1 and hand[2] / gemma[2] > 2, cost
+    assert hand[2] > 1.6 and 2.7 < hand[4] < 3.3 and 0.6 < gemma[2] < 0.7 and 1.0 < gemma[4] < 1.2, cost
+    assert gemma[5] < 1 and hand[2] / gemma[2] > 2, cost
+    assert hand[3] < hand[2] / 2 and gemma[3] < gemma[2] / 2, cost  # per character English needs far fewer
     share = int(re.search(r"词表的嵌入矩阵 \d+M（(\d+)%）", text).group(1))
     assert 60 <= share < 70, share  # 六成多
     # decoding: all six match generate; greedy loops, beam has higher probability and repeats more;
@@ -282,7 +283,7 @@ def test_tokens_notebook_prose_holds(executed):
     assert "用缓存与不用缓存生成的 Token 完全相同： True" in text and "前 20 个与第 3 节的贪心结果相同： True" in text
     speed = {int(row[0]): float(row[3].split()[0]) for row in _html_table(nb, "不用缓存（秒）")[2:]}
     assert speed[16] < speed[64] < speed[256] and speed[16] < 2.5 and speed[256] > 2, speed
-    share = int(re.search(r"是用缓存时每一步的 (\d+)%", text).group(1))
+    share = int(re.search(r"输出层占了它的 (\d+)%", text).group(1))
     assert 20 <= share <= 60, share
     assert "三者相等： True" in text and "与模型自己的注意力一致：True" in text
     memory = {row[0]: float(row[5]) for row in _html_table(nb, "32768 个 Token（GiB）")[2:]}
