@@ -18,6 +18,10 @@ CHECK_PAGE = """() => {
     url: location.href,
     math: document.querySelectorAll("article .arithmatex").length,
     mathDone: document.querySelectorAll("article .arithmatex .katex").length,
+    // for the failure message: formulas marked done whose rendering is gone, renderings elsewhere
+    mathLost: [...document.querySelectorAll("article .arithmatex[data-math-done]")].filter(
+      n => !n.querySelector(".katex") && !n.classList.contains("math-error")).length,
+    katexOutside: [...document.querySelectorAll(".katex")].filter(k => !k.closest("article")).length,
     // KaTeX's stylesheet hides the MathML copy of each formula; without it a formula shows twice
     mathStyled: [...document.querySelectorAll("article .arithmatex .katex-mathml")]
       .filter(m => getComputedStyle(m).position === "absolute").length,
@@ -84,7 +88,8 @@ def problems_of(state):
     if state["mathErrors"]:
         problems.append(f"KaTeX errors: {state['mathErrors']}")
     if state["mathDone"] < state["math"]:
-        problems.append(f"{state['math'] - state['mathDone']} formulas not rendered")
+        problems.append(f"{state['math'] - state['mathDone']} formulas not rendered "
+                        f"({state['mathLost']} lost their rendering, {state['katexOutside']} rendered outside the article)")
     if state["mathStyled"] < state["mathDone"]:
         problems.append(f"{state['mathDone'] - state['mathStyled']} formulas without KaTeX's stylesheet")
     if state["diagramsLeft"]:
@@ -174,6 +179,26 @@ def test_formulas_render_after_a_failed_katex_download(browser, site):
     context.close()
     assert dropped, "the page did not ask for KaTeX"
     assert state["math"] > 50 and not problems_of(state), problems_of(state)
+
+
+def test_formulas_put_in_after_the_page_is_set_up_render(hosted, site):
+    """Content that another script puts in or swaps after the page is set up (the formulas
+    then are new nodes nobody watches) still has every formula rendered.  CI once saw a
+    page whose rendered formulas had all been replaced by unrendered copies."""
+    page = hosted
+    page.goto(SITE_URL + "stages/04-advanced/")
+    assert not problems_of(settled(page))
+    swapped = page.evaluate("""async () => {
+      const html = await (await fetch(location.href)).text();
+      const fresh = new DOMParser().parseFromString(html, "text/html").querySelector("article");
+      document.querySelector("article").replaceWith(fresh);
+      window.scrollTo(0, 0);
+      return fresh.querySelectorAll(".arithmatex").length;
+    }""")
+    state = settled(page)
+    # Material itself does not mount diagrams or copy buttons on swapped content: formulas only
+    formulas = [p for p in problems_of(state) if "formula" in p or "KaTeX" in p]
+    assert swapped > 50 and state["math"] == swapped and not formulas, formulas
 
 
 def test_every_offline_page_renders_from_file_urls(page, site):

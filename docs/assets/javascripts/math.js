@@ -33,7 +33,13 @@
     return loading;
   }
 
+  // A formula still to render: no KaTeX output in it and no error mark.
+  function pending(node) {
+    return !node.querySelector(".katex") && !node.classList.contains("math-error");
+  }
+
   function renderOne(node) {
+    if (!node.isConnected || !pending(node)) return;
     var tex = node.textContent.trim();
     var display = tex.indexOf("\\[") === 0;
     tex = tex.replace(/^\\[(\[]/, "").replace(/\\[)\]]$/, "");
@@ -50,43 +56,72 @@
   // Render in slices of about 10 ms and let the browser breathe in between: a phone
   // rendering twenty formulas in one go is busy for a third of a second.
   var queue = [];
+  var draining = false;
   function drain() {
     var start = Date.now();
-    while (queue.length && Date.now() - start < 10) renderOne(queue.shift());
-    if (queue.length) setTimeout(drain, 0);
+    try {
+      while (queue.length && Date.now() - start < 10) renderOne(queue.shift());
+    } finally {
+      // whatever happened to one formula, the others are not left waiting
+      draining = queue.length > 0;
+      if (draining) setTimeout(drain, 0);
+    }
   }
   function enqueue(nodes) {
-    var idle = !queue.length;
     queue.push.apply(queue, nodes);
-    if (idle) drain();
+    if (!draining) { draining = true; drain(); }
   }
 
+  var started = false;  // render() has run: the page is set up
   var observer = null;
+  var retryDelay = 1000;
 
-  function render() {
-    if (observer) observer.disconnect();
-    queue.length = 0;  // formulas of the page before an instant navigation
-    var nodes = document.querySelectorAll(".arithmatex:not([data-math-done])");
+  function nearTheScreen(entries, self) {
+    var near = entries.filter(function (e) { return e.isIntersecting; }).map(function (e) { return e.target; });
+    if (!near.length) return;
+    near.forEach(function (node) { self.unobserve(node); });
+    katexReady().then(function () { enqueue(near); }, function () {
+      // The download failed: watch these formulas again after a pause (observe() reports
+      // at once whether a formula is near), so they are not left as source for good.
+      setTimeout(function () {
+        if (self === observer) near.forEach(function (node) { self.observe(node); });
+      }, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 30000);
+    });
+  }
+
+  // Watch the formulas under `root` that still need rendering.
+  function watch(root) {
+    if (!started) return;  // render() will find them
+    var nodes = Array.prototype.filter.call(
+      root.matches && root.matches(".arithmatex") ? [root] : root.querySelectorAll(".arithmatex"), pending);
     if (!nodes.length) return;
-    if (!("IntersectionObserver" in window)) {
-      katexReady().then(function () { enqueue(Array.prototype.slice.call(nodes)); });
+    nodes.forEach(function (node) { node.removeAttribute("data-math-done"); });
+    if (!observer) {
+      katexReady().then(function () { enqueue(nodes); });
       return;
     }
-    var retryDelay = 1000;
-    observer = new IntersectionObserver(function (entries, self) {
-      var near = entries.filter(function (e) { return e.isIntersecting; }).map(function (e) { return e.target; });
-      if (!near.length) return;
-      near.forEach(function (node) { self.unobserve(node); });
-      katexReady().then(function () { enqueue(near); }, function () {
-        // The download failed: watch these formulas again after a pause (observe() reports
-        // at once whether a formula is near), so they are not left as source for good.
-        setTimeout(function () {
-          if (self === observer) near.forEach(function (node) { self.observe(node); });
-        }, retryDelay);
-        retryDelay = Math.min(retryDelay * 2, 30000);
-      });
-    }, { rootMargin: "600px 0px" });
     nodes.forEach(function (node) { observer.observe(node); });
+  }
+
+  function render() {
+    started = true;
+    if (observer) observer.disconnect();
+    queue.length = 0;  // formulas of the page before an instant navigation
+    if ("IntersectionObserver" in window) {
+      observer = new IntersectionObserver(nearTheScreen, { rootMargin: "600px 0px" });
+    }
+    watch(document.body);
+  }
+
+  // Formulas that arrive after a page is set up (content put in or replaced by another
+  // script) are watched too: an observer only sees the nodes it was given.
+  if ("MutationObserver" in window) {
+    new MutationObserver(function (mutations) {
+      mutations.forEach(function (m) {
+        m.addedNodes.forEach(function (node) { if (node.nodeType === 1) watch(node); });
+      });
+    }).observe(document.body, { childList: true, subtree: true });
   }
 
   document$.subscribe(render);
