@@ -7,6 +7,7 @@ executed in order in a fresh module; nothing else in the notebook runs.
 
 from __future__ import annotations
 
+import sys
 import types
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def load_exports(name: str) -> types.ModuleType:
     cells = [c for c in nb.cells if c.cell_type == "code" and "export" in c.metadata.get("tags", [])]
     if not cells:
         raise LookupError(f"{name} has no cells tagged 'export'")
+    sys.modules[module.__name__] = module  # dataclasses look their module up there
     for index, cell in enumerate(cells):
         if any(line.lstrip().startswith(("%", "!")) for line in cell.source.splitlines()):
             raise ValueError(f"{name}: exported cell {index} uses IPython magics; keep them out of export cells")

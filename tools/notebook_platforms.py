@@ -31,6 +31,7 @@ ONLINE_MODELS = {
     "04-lora-finetuning": QWEN_05B,
     "05-llm-api-prompting": QWEN_05B,
     "07-tokens-decoding-kv-cache": QWEN_05B_BASE,
+    "08-rag-retrieval-augmented-generation": QWEN_05B,  # and multilingual-e5-small (118M) for the vectors
 }
 
 

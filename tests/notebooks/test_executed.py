@@ -290,3 +290,37 @@ def test_tokens_notebook_prose_holds(executed):
     assert memory["Llama 2 7B（多头注意力，不分组）"] == 16 and memory["Llama 3.1 8B"] == 4
     assert memory["Qwen2.5-7B"] < memory["Llama 3.1 8B"]
     assert "18 层里 15 层是滑动窗口注意力（窗口 512）" in text
+
+
+def test_rag_notebook_prose_holds(executed):
+    """What notebook 08's prose says about its own measurements (issue 17)."""
+    nb = executed["08-rag-retrieval-augmented-generation"]
+    text = _text_outputs(nb)
+    assert text.count("Faiss 与 NumPy 的前 5 名完全相同： True") == 3
+    assert text.count("的全部得分一致： True") == 3
+    mrr, chunking = {}, None
+    for row in _html_table(nb, "每题用时")[2:]:  # a Styler table: two header rows, the chunking spans its group
+        if len(row) == 7:
+            chunking, row = row[0], row[1:]
+        mrr[chunking, row[0]] = dict(zip(["r1", "r3", "r5", "mrr"], map(float, row[1:5])))
+    chunkings, methods = ["按标题", "按固定长度", "按句子"], ["向量（E5）", "BM25（jieba）", "混合（RRF）", "RAG-Fusion"]
+    assert sorted(mrr) == sorted((c, m) for c in chunkings for m in methods), sorted(mrr)
+    for c in chunkings:
+        # BM25 比 E5 好得多；混合检索没有超过 BM25 单独的 MRR
+        assert mrr[c, "BM25（jieba）"]["mrr"] > mrr[c, "向量（E5）"]["mrr"] + 0.05, c
+        assert mrr[c, "混合（RRF）"]["mrr"] <= mrr[c, "BM25（jieba）"]["mrr"], c
+    # RAG-Fusion 与混合检索相比有升有降
+    deltas = [mrr[c, "RAG-Fusion"][k] - mrr[c, "混合（RRF）"][k] for c in chunkings for k in ("r1", "r3", "r5", "mrr")]
+    assert min(deltas) < 0 < max(deltas), deltas
+    # BM25 在按标题的块上最好、与按句子相差很小；向量检索在按句子的块上最好
+    bm25 = {c: mrr[c, "BM25（jieba）"]["mrr"] for c in chunkings}
+    assert max(bm25, key=bm25.get) == "按标题" and bm25["按标题"] - bm25["按句子"] <= 0.05, bm25
+    dense = {c: mrr[c, "向量（E5）"]["mrr"] for c in chunkings}
+    assert max(dense, key=dense.get) == "按句子", dense
+    # 连「换说法」的问题也是 BM25 好
+    kinds = {row[0]: row[1:] for row in _html_table(nb, "换说法类")}  # columns: 关键词类, 换说法类, 模糊类
+    assert float(kinds["BM25（jieba）"][1]) > float(kinds["向量（E5）"][1]), kinds
+    # 0.5B 的小模型平均每题只给出约一个改写
+    assert float(re.search(r"平均每题 ([\d.]+) 个改写", text).group(1)) <= 1.5
+    # 三种失败都被挑了出来（挑不出来时 notebook 会直说）
+    assert "没有这种失败" not in text

@@ -13,12 +13,13 @@ from tests.notebooks import platforms
 from tests.notebooks import test_online_sources as online
 from tests.notebooks.platforms import COLAB, PLATFORMS
 from tools import notebook_meta, notebook_runner, offline_models
+from tools.notebook_platforms import ONLINE_MODELS
 
 NOTEBOOKS = notebook_meta.sources()
 PIP_INSTALL = re.compile(r"^\s*[%!]pip install (.+)$", re.M)
 # Replacing any of these in a running session breaks it (already imported, binary ABI).
 PROTECTED = {"torch", "numpy", "pandas", "pyarrow", "huggingface-hub"}
-ONLINE = ["03-bert-chinese-sentiment", "04-lora-finetuning", "05-llm-api-prompting", "07-tokens-decoding-kv-cache"]  # their default there: the Hub
+ONLINE = list(ONLINE_MODELS)  # their default there: the Hub
 by_name = pytest.mark.parametrize("platform", PLATFORMS, ids=lambda p: p.name)
 
 

@@ -17,8 +17,10 @@ from tools.notebook_runner import cache_key, kernel_distributions
 
 @pytest.fixture()
 def copy(tmp_path, monkeypatch):
-    """notebooks/ and the converters copied; keys are computed over the copies."""
+    """notebooks/, the pages (notebook 08's knowledge base) and the converters copied; keys are
+    computed over the copies."""
     shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    shutil.copytree(ROOT / "docs", tmp_path / "docs", ignore=shutil.ignore_patterns("notebooks", "assets"))
     shutil.copytree(ROOT / "tools" / "offline_models", tmp_path / "offline_models",
                     ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(notebook_runner, "CONVERTERS_DIR", tmp_path / "offline_models")
@@ -63,6 +65,14 @@ def test_data_file_edit_re_executes_the_notebook_that_declares_it(copy):
     assert changed(before, keys(copy)) == ["04-lora-finetuning"]
 
 
+def test_a_page_edit_re_executes_the_notebook_that_reads_it(copy):
+    """Notebook 08 retrieves from the site's own pages: a changed page changes its results."""
+    before = keys(copy)
+    page = copy / "docs" / "faq.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n多一句话。\n", encoding="utf-8")
+    assert changed(before, keys(copy)) == ["08-rag-retrieval-augmented-generation"]
+
+
 def test_converter_edit_re_executes_the_notebooks_using_that_model(copy):
     before = keys(copy)
     with open(copy / "offline_models" / "gemma.py", "a", encoding="utf-8") as f:
@@ -88,8 +98,9 @@ def test_versions_of_what_the_kernel_imports_re_execute_exactly_its_users(copy):
     assert changed(before, keys(copy, bumped("snownlp"))) == ["03-bert-chinese-sentiment"]
     assert changed(before, keys(copy, bumped("numpy"))) == sorted(before)   # everyone depends on it
     assert changed(before, keys(copy, bumped("safetensors"))) == ["03-bert-chinese-sentiment", "04-lora-finetuning",
-                                                                  "05-llm-api-prompting", "07-tokens-decoding-kv-cache"]
-    assert changed(before, keys(copy, bumped("openai"))) == ["05-llm-api-prompting"]
+                                                                  "05-llm-api-prompting", "07-tokens-decoding-kv-cache",
+                                                                  "08-rag-retrieval-augmented-generation"]
+    assert changed(before, keys(copy, bumped("openai"))) == ["05-llm-api-prompting", "08-rag-retrieval-augmented-generation"]
     assert changed(before, keys(copy, bumped("ipykernel"))) == sorted(before)  # the kernel itself
 
 
