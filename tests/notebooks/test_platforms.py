@@ -85,9 +85,12 @@ OFFLINE_RUNS = [(platform, path) for platform in PLATFORMS for path in NOTEBOOKS
 
 def venv(platform):
     """One environment per platform for all notebooks, with the packages that ship the offline data
-    of the notebooks run offline there; and its requirements, for cache keys."""
+    of the notebooks run offline there and those the notebooks' first cells install there; and its
+    requirements, for cache keys."""
     offline = {path for _, path in OFFLINE_RUNS}
-    python = platforms.platform_venv(platform, sorted({n for p in offline for n in notebook_meta.load(p).packages}))
+    shipped = {n for p in offline for n in notebook_meta.load(p).packages}
+    installed = {spec.partition("==")[0] for p in NOTEBOOKS for spec in pip_specs(p)}  # what first cells install there
+    python = platforms.platform_venv(platform, sorted(shipped | installed))
     return python, (python.parent.parent / "installed").read_text()
 
 
