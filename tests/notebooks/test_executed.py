@@ -296,6 +296,10 @@ def test_rag_notebook_prose_holds(executed):
     """What notebook 08's prose says about its own measurements (issue 17)."""
     nb = executed["08-rag-retrieval-augmented-generation"]
     text = _text_outputs(nb)
+    # 固定长度的块总字数比正文多出约四分之一（重叠），按标题的块稍多一点（标题路径）
+    body = int(re.search(r"正文共 ([\d,]+) 字", text).group(1).replace(",", ""))
+    totals = {row[0]: float(row[-1]) for row in _html_table(nb, "总字数") if row and row[0].startswith("按")}
+    assert 1.2 < totals["按固定长度"] / body < 1.3 and 1.0 < totals["按标题"] / body < 1.1, (body, totals)
     assert text.count("Faiss 与 NumPy 的前 5 名完全相同： True") == 3
     assert text.count("的全部得分一致： True") == 3
     mrr, chunking = {}, None
