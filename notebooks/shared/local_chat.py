@@ -4,7 +4,8 @@
 # 采样参数按 OpenAI 的含义解释：temperature 为 0 时贪心解码，否则按 temperature 和 top_p 采样；
 # seed 让采样可以复现；stop 里的字符串一出现就停，并且不出现在回答里（与 OpenAI 相同）。
 # 同时到达的请求会拼成一批一起算（批处理，batching）：CPU 上一次算 16 个回答，总速度是一次算
-# 一个的好几倍。推理服务（vLLM 等）都这样做，见「专业深入」阶段的推理服务一节。
+# 一个的好几倍。一批请求开头相同的部分（聊天模板、系统提示、少样本的例子）只算一次（前缀缓存，
+# prefix caching）。推理服务（vLLM、SGLang 等）都这样做，见「专业深入」阶段的推理服务一节。
 import queue
 import threading
 from concurrent.futures import Future
@@ -67,26 +68,43 @@ class TransformersChat:
     def _generate(self, requests):
         settings = requests[0][1]
         self.batch_sizes.append(len(requests))
-        texts = [self.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True)
-                 for m, _, _ in requests]
-        # 续写从每行的末尾开始，所以短的提示词在左边补齐（left padding）
-        inputs = self.tokenizer(texts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+        prompts = [self.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True)
+                   for m, _, _ in requests]
+        prompts = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
         options, stops = self._options(settings)
         options["max_new_tokens"] = max(s.max_tokens for _, s, _ in requests)
         with self.lock, torch.inference_mode():
+            input_ids, attention_mask, cache = self._prefix_cached(prompts)
             if settings.seed is not None:
                 torch.manual_seed(settings.seed)
-            output = self.model.generate(**inputs.to(self.model.device), **options)
-        width, ends = inputs["input_ids"].shape[1], self._end_ids() | {self.tokenizer.pad_token_id}
+            output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask,
+                                         past_key_values=cache, **options)
+        width, ends = input_ids.shape[1], self._end_ids() | {self.tokenizer.pad_token_id}
         results = []
         for row, (_, own, _) in enumerate(requests):
             new = output[row, width:width + own.max_tokens].tolist()
             length = next((i for i, token in enumerate(new) if token in ends), None)
             text, stopped = cut_at_stop(self.tokenizer.decode(new[:length], skip_special_tokens=True), stops)
             finish = "stop" if stopped or length is not None else "length"
-            results.append((text, finish, int(inputs["attention_mask"][row].sum()),
-                            len(new) if length is None else length))
+            results.append((text, finish, len(prompts[row]), len(new) if length is None else length))
         return results
+
+    def _prefix_cached(self, prompts):
+        """(input ids, attention mask, KV cache) for generate: the tokens all prompts start with are
+        computed once and their cache is copied to every row; each row then adds only its own tokens."""
+        prefix = shared_prefix(prompts) if len(prompts) > 1 else []
+        device, pad = self.model.device, self.tokenizer.pad_token_id
+        cache = None  # 单独一个请求，或者没有相同的开头：普通的左侧补齐，generate 自己建缓存
+        if prefix:
+            cache = self.model(torch.tensor([prefix], device=device), use_cache=True).past_key_values
+            cache.batch_repeat_interleave(len(prompts))
+        # 各行自己的部分长短不一，短的在前面补齐，补齐的位置在注意力里被遮住（attention_mask 为 0）。
+        # 位置编号按 attention_mask 数，所以每个 Token 的位置与单独算这个请求时相同
+        own = [p[len(prefix):] for p in prompts]
+        width = max(len(o) for o in own)
+        input_ids = [prefix + [pad] * (width - len(o)) + o for o in own]
+        attention_mask = [[1] * len(prefix) + [0] * (width - len(o)) + [1] * len(o) for o in own]
+        return torch.tensor(input_ids, device=device), torch.tensor(attention_mask, device=device), cache
 
     def _inputs(self, messages):
         return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True,
@@ -133,6 +151,15 @@ class TransformersChat:
     def _end_ids(self):
         ids = self.model.generation_config.eos_token_id
         return set(ids if isinstance(ids, list) else [ids])
+
+
+def shared_prefix(prompts):
+    """The token ids every prompt starts with, leaving each prompt at least one token of its own."""
+    prefix = prompts[0][:min(len(p) for p in prompts) - 1]
+    for i, token in enumerate(prefix):
+        if any(p[i] != token for p in prompts):
+            return prefix[:i]
+    return prefix
 
 
 def cut_at_stop(text, stops):

@@ -173,7 +173,27 @@ def test_the_resume_advice_schema_bounds_its_lists(nb):
             nb.ResumeAdvice.model_validate_json(bad)
     case = json.loads((DATA / "resume.json").read_text(encoding="utf-8"))
     messages = nb.resume_messages(case["resume"], case["job"])
-    assert case["resume"] in messages[1]["content"] and "不要编造" in messages[0]["content"]
+    assert case["resume"] in messages[-1]["content"] and "不要编造" in messages[0]["content"]
+    # the worked example is an answer the tool itself accepts, from another field than the case
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    example = nb.ResumeAdvice.model_validate_json(messages[2]["content"])
+    assert len(example.problems) == len(example.rewritten) == 2 and "待补充" in example.rewritten[1]
+    assert not nb.shared_runs(messages[1]["content"], case["resume"] + case["job"], 6)
+
+
+def test_the_resume_checks_flag_invented_numbers_copied_duties_and_unchanged_lines(nb):
+    case = json.loads((DATA / "resume.json").read_text(encoding="utf-8"))
+    resume, job = case["resume"], case["job"]
+    assert nb.check_rewrite("在门店负责销售数据整理，用 Excel 做[待补充：报表名称]", resume, job) == []
+    invented = nb.check_rewrite("在门店负责销售数据整理，使销售额提升 30%", resume, job)
+    assert invented == ["简历和岗位里都没有这些数字：30%"]
+    copied = nb.check_rewrite("在门店用 SQL 从数据库取数，制作周报和月报", resume, job)
+    assert copied == ["照抄了岗位要求，简历里没有：用 SQL 从数据库取数，制作周报和月报"]
+    unchanged = nb.check_rewrite("负责销售数据相关工作，经常使用 Excel，和同事配合得不错", resume, job)
+    assert unchanged == ["和简历原文几乎一样，没有改写"]
+    # short phrases shared with the résumé or the ad (统计学专业, 回归分析) are what a rewrite should keep
+    assert nb.shared_runs("统计学专业本科毕业，主修回归分析", resume, 4) == ["统计学专业", "回归分析"]
+    assert nb.check_rewrite("统计学专业本科毕业，主修回归分析", resume, job) == []
 
 
 def test_every_call_is_counted_for_the_bill(nb):

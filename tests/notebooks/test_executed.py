@@ -177,6 +177,8 @@ def test_api_notebook_prose_holds(executed):
     assert success["直接拼接", "有"] == success["隔开不可信输入", "有"] == 0, success
     assert any(int(row[3].split("/")[0]) > 0 for row in attacks.values()), attacks
     assert re.search(r"用了 [12] 次调用", text)  # the résumé tool ran through ask_json
+    # 「上面打印了这次标出的地方」: the checks ran on the advice, or the tool said why there is none
+    assert re.search(r"程序检查：\d 条改写，发现 \d+ 处要本人核实", text) or "两次都没有得到合格的 JSON" in text
     calls = int(re.search(r"第 3～6 节一共调用了 (\d+) 次", text).group(1))  # 「要调用几百次」
     assert 200 <= calls < 1000, calls
 

@@ -106,3 +106,35 @@ def test_requests_that_arrive_together_are_generated_as_one_batch(chat):
     assert [t[0] for t in together] == [a[0] for a in alone]
     assert [t[3] for t in together] == [min(a[3], n) for a, n in zip(alone, limits)]
     assert [t[2] for t in together] == [a[2] for a in alone]  # prompt tokens without the padding
+
+
+def test_the_shared_prefix_leaves_every_prompt_a_token_of_its_own(chat):
+    shared_prefix = chat[0]["shared_prefix"]
+    assert shared_prefix([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]]) == [1, 2]
+    assert shared_prefix([[1, 2, 3], [1, 2, 3]]) == [1, 2]  # identical prompts: the last token is computed per row
+    assert shared_prefix([[7, 8], [9, 8]]) == [] and shared_prefix([[5]]) == []
+
+
+def test_a_prefix_is_computed_once_and_each_row_adds_its_own_tokens(chat):
+    """The cache of the shared system prompt is copied to every row; the rows' own tokens are
+    padded in front and masked, so each row's first-step logits equal those of the prompt alone."""
+    import torch
+
+    _, wrapper, model, tokenizer = chat
+    conversations = [[{"role": "system", "content": "你是网店的客服分拣员。" * 4}, {"role": "user", "content": text}]
+                     for text in ("你好", "我的快递到哪了？", "发票")]
+    prompts = [tokenizer.apply_chat_template(c, add_generation_prompt=True)["input_ids"] for c in conversations]
+    with torch.inference_mode():
+        input_ids, mask, cache = wrapper._prefix_cached(prompts)
+        assert cache.get_seq_length() == len(chat[0]["shared_prefix"](prompts)) >= 40
+        batched = model(input_ids=input_ids[:, cache.get_seq_length():], attention_mask=mask, past_key_values=cache,
+                        position_ids=(mask.cumsum(-1) - 1)[:, cache.get_seq_length():]).logits[:, -1]
+        for row, ids in enumerate(prompts):
+            alone = model(torch.tensor([ids])).logits[0, -1]
+            torch.testing.assert_close(batched[row], alone, rtol=1e-4, atol=1e-4)
+    assert [p[-3:] for p in prompts] == [row[-3:] for row in input_ids.tolist()]
+    assert mask.sum(-1).tolist() == [len(p) for p in prompts]
+    with torch.inference_mode():  # nothing shared, or a request alone: plain left padding
+        assert wrapper._prefix_cached([[7, 8], [9]])[2] is None
+        ids, mask, cache = wrapper._prefix_cached([prompts[0]])
+        assert cache is None and ids.tolist() == [prompts[0]] and mask.sum() == len(prompts[0])
