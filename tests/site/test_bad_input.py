@@ -23,9 +23,10 @@ def prebuild(project, *args, env=None):
                           capture_output=True, env={**os.environ, **(env or {})})
 
 
-def build(project, env=None) -> str:
-    """prebuild + strict build of the hosted variant; the log, or BuildError with it."""
-    proc = prebuild(project, env=env)
+def build(project, env=None, execute=True) -> str:
+    """prebuild + strict build of the hosted variant; the log, or BuildError with it.  With
+    execute=False the notebooks keep their last executed copies (for tests about pages only)."""
+    proc = prebuild(project, *([] if execute else ["--no-execute"]), env=env)
     if proc.returncode != 0:
         raise BuildError(proc.stdout + proc.stderr)
     return proc.stdout + mkdocs_build("mkdocs.yml", project / "site", root=project, env=env)
