@@ -68,9 +68,9 @@ class TransformersChat:
     def _generate(self, requests):
         settings = requests[0][1]
         self.batch_sizes.append(len(requests))
-        prompts = [self.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True)
-                   for m, _, _ in requests]
-        prompts = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        texts = [self.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True)
+                 for m, _, _ in requests]
+        prompts = [self.tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]  # 每个请求的 Token 编号
         options, stops = self._options(settings)
         options["max_new_tokens"] = max(s.max_tokens for _, s, _ in requests)
         with self.lock, torch.inference_mode():
