@@ -25,6 +25,10 @@ QWEN_05B = ("Qwen2.5-0.5B-Instruct", "causal-lm",
              "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2,
              "vocab_size": 151936, "tie_word_embeddings": True})
 QWEN_05B_BASE = ("Qwen2.5-0.5B", *QWEN_05B[1:])  # the base model: same architecture, not tuned for chat
+QWEN_15B = ("Qwen2.5-1.5B-Instruct", "causal-lm",
+            {"model_type": "qwen2", "hidden_size": 1536, "intermediate_size": 8960,
+             "num_hidden_layers": 28, "num_attention_heads": 12, "num_key_value_heads": 2,
+             "vocab_size": 151936, "tie_word_embeddings": True})
 ONLINE_MODELS = {
     "03-bert-chinese-sentiment": ("bert-base-chinese", "sequence-classification",
                                   {"model_type": "bert", "vocab_size": 21128, "num_labels": 2}),
@@ -32,7 +36,10 @@ ONLINE_MODELS = {
     "05-llm-api-prompting": QWEN_05B,
     "07-tokens-decoding-kv-cache": QWEN_05B_BASE,
     "08-rag-retrieval-augmented-generation": QWEN_05B,  # and multilingual-e5-small (118M) for the vectors
+    "09-agent-tool-calling": QWEN_05B,
 }
+# Models a notebook loads besides the one above, at the same time and only to generate: their weights count too.
+ALSO_LOADED = {"09-agent-tool-calling": [QWEN_15B]}
 
 
 def trains(nb) -> bool:
@@ -86,8 +93,10 @@ def table(notebooks, run_infos: dict[str, dict | None]) -> str:
             continue
         name, kind, config = ONLINE_MODELS[nb.stem]
         if not trains(nb):
+            models = [ONLINE_MODELS[nb.stem], *ALSO_LOADED.get(nb.stem, [])]
+            names, n_parameters = " 与 ".join(m[0] for m in models), sum(parameters(*m[1:]) for m in models)
             rows.append(f"| [{nb.title}]({nb.stem}.md) | {measured} | " + " | ".join(
-                _inference(name, parameters(kind, config), ram) for ram in (COLAB_CPU_RAM, KAGGLE_CPU_RAM, None)) + " |")
+                _inference(names, n_parameters, ram) for ram in (COLAB_CPU_RAM, KAGGLE_CPU_RAM, None)) + " |")
             continue
         state = 16 * parameters(kind, config)  # float32 weights, gradients and two AdamW moments
         size = f"全量微调 {name}，训练状态约 {state / GIB:.1f} GB"

@@ -6,6 +6,7 @@
 # 同时到达的请求会拼成一批一起算（批处理，batching）：CPU 上一次算 16 个回答，总速度是一次算
 # 一个的好几倍。一批请求开头相同的部分（聊天模板、系统提示、少样本的例子）只算一次（前缀缓存，
 # prefix caching）。推理服务（vLLM、SGLang 等）都这样做，见「专业深入」阶段的推理服务一节。
+import copy
 import queue
 import threading
 from concurrent.futures import Future
@@ -25,6 +26,7 @@ class TransformersChat:
         self.max_batch, self.wait_seconds = max_batch, wait_seconds
         self.batch_sizes = []  # 每次 generate 算了几个请求：看得到批处理有没有发生
         self.lock = threading.Lock()  # 模型一次只做一件事：一批普通请求，或者一个流式请求
+        self.kept_prefix = ([], None)  # 上一批请求相同的开头和它的 KV 缓存：下一批多半还是这个开头
         self.waiting = queue.Queue()
         threading.Thread(target=self._batches, daemon=True).start()
 
@@ -91,12 +93,19 @@ class TransformersChat:
 
     def _prefix_cached(self, prompts):
         """(input ids, attention mask, KV cache) for generate: the tokens all prompts start with are
-        computed once and their cache is copied to every row; each row then adds only its own tokens."""
+        computed once and their cache is copied to every row; each row then adds only its own tokens.
+        That cache is kept for the next batch: rounds of the same task start with the same tokens."""
         prefix = shared_prefix(prompts) if len(prompts) > 1 else []
         device, pad = self.model.device, self.tokenizer.pad_token_id
         cache = None  # 单独一个请求，或者没有相同的开头：普通的左侧补齐，generate 自己建缓存
         if prefix:
-            cache = self.model(torch.tensor([prefix], device=device), use_cache=True).past_key_values
+            kept = self.kept_prefix[0]
+            if kept and prefix[:len(kept)] == kept:  # 这一批也以留着的开头起头：直接用它，每行自己的部分从它后面算起
+                prefix = kept
+            else:
+                cache = self.model(torch.tensor([prefix], device=device), use_cache=True).past_key_values
+                self.kept_prefix = (prefix, cache)
+            cache = copy.deepcopy(self.kept_prefix[1])  # 留着的那份不动，这一批用它的副本
             cache.batch_repeat_interleave(len(prompts))
         # 各行自己的部分长短不一，短的在前面补齐，补齐的位置在注意力里被遮住（attention_mask 为 0）。
         # 位置编号按 attention_mask 数，所以每个 Token 的位置与单独算这个请求时相同

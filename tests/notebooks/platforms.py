@@ -46,7 +46,8 @@ PLATFORMS = [COLAB, KAGGLE]
 # What the notebooks import (and Jupyter needs), installed at the platform's versions in platform_venv().
 NOTEBOOK_PACKAGES = ["transformers", "datasets", "huggingface_hub", "tokenizers", "safetensors", "accelerate",
                      "peft", "numpy", "pandas", "pyarrow", "scikit-learn", "matplotlib", "matplotlib-inline",
-                     "jieba", "psutil", "sentencepiece", "ipykernel", "openai", "fastapi", "uvicorn", "pydantic"]
+                     "jieba", "psutil", "sentencepiece", "ipykernel", "openai", "fastapi", "uvicorn", "pydantic",
+                     "mcp", "jsonschema"]
 
 
 def versions(platform: Platform) -> dict[str, str]:

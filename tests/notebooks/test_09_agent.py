@@ -36,7 +36,7 @@ class ScriptedClient:
 
 @pytest.fixture
 def registry(nb):
-    return nb.make_registry(lambda query: [{"title": "t", "link": "l", "snippet": query}])
+    return nb.make_registry(lambda query: [{"title": "t", "snippet": query}])
 
 
 # --- calculator --------------------------------------------------------------------------------
@@ -52,6 +52,11 @@ def test_the_calculator_does_arithmetic(nb, text, value):
 def test_the_calculator_rejects_anything_but_arithmetic(nb, text):
     with pytest.raises(ValueError):
         nb.calculate(text)
+
+
+def test_a_caret_gets_an_error_that_says_how_to_write_a_power(nb):
+    with pytest.raises(ValueError, match=r"乘方请写 \*\*"):
+        nb.calculate("2^10")
 
 
 def test_numbers_are_formatted_short(nb):
@@ -186,6 +191,36 @@ def test_the_step_limit_stops_a_model_that_never_answers(nb, registry):
     client = ScriptedClient([CALL] * 10)
     run = nb.run_agent(client, "m", "t", registry, nb.handwritten_protocol(registry), max_steps=3)
     assert run["end"] == "max_steps" and run["answer"] is None and len(client.requests) == 3
+
+
+def test_the_worked_examples_show_a_call_an_answer_and_a_recovery_with_the_tools_real_words(nb, registry):
+    """Three conversations: every call in them runs, every result and the error message are what the
+    tools and the loop really produce, and each ends with an answer."""
+    examples = nb.worked_examples()
+    assert [m["role"] for m in examples[:4]] == ["user", "assistant", "user", "assistant"] and len(examples) == 14
+    for number, message in enumerate(examples):
+        if message["role"] != "assistant":
+            continue
+        action = nb.parse_action(message["content"])
+        if "answer" in action:
+            continue
+        following = examples[number + 1]["content"]
+        try:
+            assert following == f"工具结果：{nb.execute(action, registry)}"
+        except nb.AgentError as error:
+            assert following == nb.feedback_message(error, nb.FIX)
+    assert "出错了（工具出错）：ValueError：不认识的单位 '公克'" in examples[10]["content"]
+    assert nb.worked_examples("另一句")[10]["content"].endswith("\n另一句")
+
+
+def test_the_recovery_demos_are_broken_as_labelled_and_their_checks_pass_the_right_answer(nb, registry):
+    for kind, task, reply, check in nb.BROKEN:
+        client = ScriptedClient([ANSWER])
+        run = nb.run_agent(client, "m", task, registry, nb.handwritten_protocol(registry), first_reply=reply)
+        assert run["steps"][0]["error"] == kind
+    right = {"invalid_json": "391", "unknown_tool": "约 3.11 英里", "invalid_arguments": "6 斤", "tool_error": "1024"}
+    for kind, _, _, check in nb.BROKEN:
+        assert nb.check_answer(right[kind], check) and not nb.check_answer("42", check)
 
 
 def test_a_given_first_reply_is_not_asked_of_the_model(nb, registry):

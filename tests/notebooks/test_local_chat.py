@@ -138,3 +138,33 @@ def test_a_prefix_is_computed_once_and_each_row_adds_its_own_tokens(chat):
         assert wrapper._prefix_cached([[7, 8], [9]])[2] is None
         ids, mask, cache = wrapper._prefix_cached([prompts[0]])
         assert cache is None and ids.tolist() == [prompts[0]] and mask.sum() == len(prompts[0])
+
+
+def test_the_prefix_cache_is_kept_for_the_next_batch(chat):
+    """An agent's rounds start with the same system prompt: the next batch copies the kept cache (the
+    model is not run on the prefix again, and the kept copy is left as it was); a batch that starts
+    otherwise computes and keeps its own."""
+    import torch
+
+    _, wrapper, model, tokenizer = chat
+    system = {"role": "system", "content": "你是会使用工具的助手。" * 4}
+    def prompts(*texts):
+        return [tokenizer.apply_chat_template([system, {"role": "user", "content": t}], add_generation_prompt=True)["input_ids"]
+                for t in texts]
+
+    calls = []
+    hook = model.register_forward_hook(lambda module, args, kwargs_out: calls.append(1))
+    try:
+        with torch.inference_mode():
+            first = wrapper._prefix_cached(prompts("你好", "发票"))
+            kept, kept_cache = wrapper.kept_prefix
+            assert len(calls) == 1 and first[2].get_seq_length() == len(kept)
+            again = wrapper._prefix_cached(prompts("快递", "退货", "换货"))
+            assert len(calls) == 1, "the prefix was computed again"
+            assert again[2].get_seq_length() == len(kept) and wrapper.kept_prefix[1] is kept_cache
+            assert kept_cache.get_seq_length() == len(kept) and kept_cache.layers[0].keys.shape[0] == 1
+            torch.testing.assert_close(again[2].layers[0].keys[2], first[2].layers[0].keys[0])
+            wrapper._prefix_cached([[5, 6, 7], [5, 6, 8]])
+            assert len(calls) == 2 and wrapper.kept_prefix[0] == [5, 6]
+    finally:
+        hook.remove()

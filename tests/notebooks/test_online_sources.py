@@ -174,6 +174,9 @@ def served(stem, tmp_path) -> dict:
         e5 = tiny_copy(offline_models.ensure_all(names=["e5"])["e5"], tmp_path / "tiny-e5")
         qwen = tiny_copy(offline_models.ensure_all(names=["qwen"])["qwen"], tmp_path / "tiny-qwen")
         return {"model": {"intfloat/multilingual-e5-small": e5, "Qwen/Qwen2.5-0.5B-Instruct": qwen}}
+    if stem.startswith("09"):  # the tiny Qwen2.5-Coder as both models: the tokenizer and chat template they share
+        qwen = tiny_copy(offline_models.ensure_all(names=["qwen"])["qwen"], tmp_path / "tiny-qwen")
+        return {"model": {"Qwen/Qwen2.5-0.5B-Instruct": qwen, "Qwen/Qwen2.5-1.5B-Instruct": qwen}}
     if stem.startswith("07"):  # Qwen2.5's architecture (biased projections, no q/k norm) for the hand-written cache
         qwen = tiny_copy(offline_models.ensure_all(names=["qwen"])["qwen"], tmp_path / "tiny-qwen")
         return {"model": {"Qwen/Qwen2.5-0.5B": qwen}}
@@ -186,7 +189,8 @@ EXPECTED = {"03": ["模型：google-bert/bert-base-chinese", "  240 条"], "04":
             "07": ["模型：Qwen/Qwen2.5-0.5B，", "两者一致： True", "用缓存与不用缓存生成的 Token 完全相同： True",
                    "三者相等： True", "每一层都要缓存全部位置"],
             "08": ["句向量模型：intfloat/multilingual-e5-small", "生成模型： Qwen/Qwen2.5-0.5B-Instruct",
-                   "按句子：Faiss 与 NumPy 的前 5 名完全相同： True", "按句子：手写的 BM25 与 bm25s 对 60 个问题的全部得分一致： True"]}
+                   "按句子：Faiss 与 NumPy 的前 5 名完全相同： True", "按句子：手写的 BM25 与 bm25s 对 60 个问题的全部得分一致： True"],
+            "09": ["模型： Qwen/Qwen2.5-0.5B-Instruct", "模型： Qwen/Qwen2.5-1.5B-Instruct", "MCP 服务已关闭"]}
 
 
 def check_whole_run(nb, stem, source):
@@ -230,7 +234,7 @@ def test_03_with_the_real_bert_base_stops_on_a_cpu_before_downloading_weights(so
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["hub", "modelscope"])
 @pytest.mark.parametrize("stem", ["04-lora-finetuning", "05-llm-api-prompting", "07-tokens-decoding-kv-cache",
-                                  "08-rag-retrieval-augmented-generation"])
+                                  "08-rag-retrieval-augmented-generation", "09-agent-tool-calling"])
 def test_qwen_online_source_runs_top_to_bottom(stem, source, tmp_path):
     """Qwen/Qwen2.5-0.5B-Instruct (04, 05) and Qwen/Qwen2.5-0.5B (07) by their Hub and ModelScope names (the
     stand-in serves a tiny Gemma 3 270M to 04, a tiny Qwen2.5-Coder with the same tokenizer and chat template
@@ -244,7 +248,8 @@ def test_qwen_online_source_runs_top_to_bottom(stem, source, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stem", ["03-bert-chinese-sentiment", "04-lora-finetuning", "05-llm-api-prompting",
-                                  "07-tokens-decoding-kv-cache", "08-rag-retrieval-augmented-generation"])
+                                  "07-tokens-decoding-kv-cache", "08-rag-retrieval-augmented-generation",
+                                  "09-agent-tool-calling"])
 def test_offline_source_without_the_repository_says_how_to_get_it(stem, tmp_path):
     """A downloaded notebook has no converter for the pip-packaged model: it stops and says what to do."""
     notebook = notebook_meta.load(NOTEBOOKS / f"{stem}.ipynb")

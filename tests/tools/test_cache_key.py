@@ -66,11 +66,11 @@ def test_data_file_edit_re_executes_the_notebook_that_declares_it(copy):
 
 
 def test_a_page_edit_re_executes_the_notebook_that_reads_it(copy):
-    """Notebook 08 retrieves from the site's own pages: a changed page changes its results."""
+    """Notebooks 08 and 09 search the site's own pages: a changed page changes their results."""
     before = keys(copy)
     page = copy / "docs" / "faq.md"
     page.write_text(page.read_text(encoding="utf-8") + "\n多一句话。\n", encoding="utf-8")
-    assert changed(before, keys(copy)) == ["08-rag-retrieval-augmented-generation"]
+    assert changed(before, keys(copy)) == ["08-rag-retrieval-augmented-generation", "09-agent-tool-calling"]
 
 
 def test_converter_edit_re_executes_the_notebooks_using_that_model(copy):
@@ -99,8 +99,11 @@ def test_versions_of_what_the_kernel_imports_re_execute_exactly_its_users(copy):
     assert changed(before, keys(copy, bumped("numpy"))) == sorted(before)   # everyone depends on it
     assert changed(before, keys(copy, bumped("safetensors"))) == ["03-bert-chinese-sentiment", "04-lora-finetuning",
                                                                   "05-llm-api-prompting", "07-tokens-decoding-kv-cache",
-                                                                  "08-rag-retrieval-augmented-generation"]
-    assert changed(before, keys(copy, bumped("openai"))) == ["05-llm-api-prompting", "08-rag-retrieval-augmented-generation"]
+                                                                  "08-rag-retrieval-augmented-generation",
+                                                                  "09-agent-tool-calling"]
+    assert changed(before, keys(copy, bumped("openai"))) == ["05-llm-api-prompting", "08-rag-retrieval-augmented-generation",
+                                                             "09-agent-tool-calling"]
+    assert changed(before, keys(copy, bumped("mcp"))) == ["09-agent-tool-calling"]
     assert changed(before, keys(copy, bumped("ipykernel"))) == sorted(before)  # the kernel itself
 
 
