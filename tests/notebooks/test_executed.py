@@ -330,3 +330,33 @@ def test_rag_notebook_prose_holds(executed):
     assert float(re.search(r"平均每题 ([\d.]+) 个改写", text).group(1)) <= 1.5
     # 三种失败都被挑了出来（挑不出来时 notebook 会直说）
     assert "没有这种失败" not in text
+
+
+def test_agent_notebook_prose_holds(executed):
+    """What notebook 09's prose says about its own measurements (issue 18)."""
+    nb = executed["09-agent-tool-calling"]
+    text = _text_outputs(nb)
+    assert "两者的判断完全一致： True" in text and "MCP 服务已关闭" in text
+    table, name = {}, None
+    for row in _html_table(nb, "平均步数"):  # a Styler table: the format spans its two rows
+        if len(row) == 11:
+            name, row = row[0], row[1:]
+        if row and row[0] in ("有错误反馈", "无错误反馈"):
+            table[name, row[0]] = {"n": int(row[1]), "success": float(row[2].rstrip("%")) / 100}
+    hand, same, native = "手写 JSON 协议", "手写 JSON 协议（同样 9 个任务）", "模型自带的工具调用格式"
+    assert sorted({k[0] for k in table}) == sorted([hand, same, native]), table
+    assert table[hand, "有错误反馈"]["n"] == 34 and table[native, "有错误反馈"]["n"] == 9
+    # 0.5B：有无错误反馈的成功率相同；自带格式在同样 9 个任务上比手写协议低
+    for name in (hand, same, native):
+        assert table[name, "有错误反馈"]["success"] == table[name, "无错误反馈"]["success"], name
+    assert table[native, "有错误反馈"]["success"] < table[same, "有错误反馈"]["success"]
+    # 计算和单位换算多数能做对；日期、搜索本站和多步几乎全错
+    kinds = {row[0]: float(row[-1].rstrip("%")) / 100 for row in _html_table(nb, "通过")[1:] if row}
+    assert kinds["计算"] > 0.5 and kinds["单位换算"] > 0.5, kinds
+    assert max(kinds["日期"], kinds["搜索本站"], kinds["多步"]) <= 0.25, kinds
+    # 0.5B 出过错的任务一个也没改对；1.5B 四种错误都改对了
+    erred, fixed = map(int, re.search(r"个任务里 (\d+) 个出过错，收到错误信息后最终答对的 (\d+) 个", text).groups())
+    assert erred >= 3 and fixed == 0, (erred, fixed)
+    assert "calc-06" in text and "JSON 解析失败" in text  # the trace the prose points to: the error handed back as the answer
+    recovery = _html_table(nb, "1.5B 改对了")[1:]
+    assert len(recovery) == 4 and all(row[2] == "✓" for row in recovery), recovery
