@@ -342,7 +342,7 @@ def test_agent_notebook_prose_holds(executed):
         if len(row) == 11:
             name, row = row[0], row[1:]
         if row and row[0] in ("有错误反馈", "无错误反馈"):
-            table[name, row[0]] = {"n": int(row[1]), "success": float(row[2].rstrip("%")) / 100}
+            table[name, row[0]] = {"n": int(row[1]), "success": float(row[2].rstrip("%")) / 100, "steps": float(row[3])}
     hand, same, native = "手写 JSON 协议", "手写 JSON 协议（同样 9 个任务）", "模型自带的工具调用格式"
     assert sorted({k[0] for k in table}) == sorted([hand, same, native]), table
     assert table[hand, "有错误反馈"]["n"] == 34 and table[native, "有错误反馈"]["n"] == 9
@@ -350,6 +350,7 @@ def test_agent_notebook_prose_holds(executed):
     for name in (hand, same, native):
         assert table[name, "有错误反馈"]["success"] == table[name, "无错误反馈"]["success"], name
     assert table[native, "有错误反馈"]["success"] < table[same, "有错误反馈"]["success"]
+    assert table[native, "有错误反馈"]["steps"] <= 1.5  # 自带格式：多数任务一步就用文字回答，不调用工具
     # 计算和单位换算多数能做对；日期、搜索本站和多步几乎全错
     kinds = {row[0]: float(row[-1].rstrip("%")) / 100 for row in _html_table(nb, "通过")[1:] if row}
     assert kinds["计算"] > 0.5 and kinds["单位换算"] > 0.5, kinds
@@ -357,6 +358,13 @@ def test_agent_notebook_prose_holds(executed):
     # 0.5B 出过错的任务一个也没改对；1.5B 四种错误都改对了
     erred, fixed = map(int, re.search(r"个任务里 (\d+) 个出过错，收到错误信息后最终答对的 (\d+) 个", text).groups())
     assert erred >= 3 and fixed == 0, (erred, fixed)
-    assert "calc-06" in text and "JSON 解析失败" in text  # the trace the prose points to: the error handed back as the answer
+    # the failure traces the prose points to: the error handed back as the answer, a wrong fix, a division for a remainder
+    assert re.search(r"calc-06：.*\n(.*\n){2}  2\. \{\"answer\": \"JSON 解析失败", text), "calc-06"
+    assert re.search(r"calc-09：.*\n(.*\n){2}  2\. \{\"tool\": \"calculator\"", text), "calc-09"
+    assert re.search(r"calc-10：.*\n.*\"100 / 8\"", text), "calc-10"
+    # 第 9 节的表：一个编出来的日期（没有调用 today），一个抄了示范里的「克」的回答
+    mcp = _html_table(nb, "调用的工具")[1:]
+    assert any(row[0].startswith("请用「年月日」") and "today" not in row[1] and row[3] == "False" for row in mcp), mcp
+    assert any(row[2].endswith("克。") and row[3] == "True" for row in mcp), mcp
     recovery = _html_table(nb, "1.5B 改对了")[1:]
     assert len(recovery) == 4 and all(row[2] == "✓" for row in recovery), recovery
