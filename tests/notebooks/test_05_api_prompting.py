@@ -8,11 +8,11 @@ import json
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from tests.notebook_import import load_exports
+from tests.notebooks.scripted_client import ScriptedClient
 
 DATA = Path(__file__).resolve().parents[2] / "notebooks" / "data"
 
@@ -20,20 +20,6 @@ DATA = Path(__file__).resolve().parents[2] / "notebooks" / "data"
 @pytest.fixture(scope="module")
 def nb():
     return load_exports("05-llm-api-prompting.ipynb")
-
-
-class ScriptedClient:
-    """Looks like openai.OpenAI for chat.completions.create; answers from a script, records requests."""
-
-    def __init__(self, answers):
-        self.answers, self.requests = list(answers), []
-        self.chat = SimpleNamespace(completions=SimpleNamespace(create=self._create))
-
-    def _create(self, **request):
-        self.requests.append(request)
-        text = self.answers.pop(0)
-        return SimpleNamespace(choices=[SimpleNamespace(message=SimpleNamespace(content=text))],
-                               usage=SimpleNamespace(completion_tokens=len(text)))
 
 
 def rows(name):

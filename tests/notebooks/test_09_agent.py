@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.notebook_import import NOTEBOOKS, load_exports
+from tests.notebooks.scripted_client import ScriptedClient
 
 NAME = "09-agent-tool-calling.ipynb"
 
@@ -18,20 +19,6 @@ NAME = "09-agent-tool-calling.ipynb"
 @pytest.fixture(scope="module")
 def nb():
     return load_exports(NAME)
-
-
-class ScriptedClient:
-    """Looks like openai.OpenAI for chat.completions.create; answers from a script, records requests."""
-
-    def __init__(self, answers):
-        self.answers, self.requests = list(answers), []
-        self.chat = SimpleNamespace(completions=SimpleNamespace(create=self._create))
-
-    def _create(self, **request):
-        self.requests.append(request)
-        text = self.answers.pop(0)
-        return SimpleNamespace(choices=[SimpleNamespace(message=SimpleNamespace(content=text))],
-                               usage=SimpleNamespace(completion_tokens=len(text)))
 
 
 @pytest.fixture

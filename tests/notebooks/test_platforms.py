@@ -23,11 +23,43 @@ ONLINE = list(ONLINE_MODELS)  # their default there: the Hub
 by_name = pytest.mark.parametrize("platform", PLATFORMS, ids=lambda p: p.name)
 
 
-def pip_specs(path):
-    """The package specs of every `%pip install` line in the notebook."""
+# The platform a first cell's `if` line names: the cells install per platform what that one lacks.
+MARKERS = {"Colab": "google.colab", "Kaggle": "KAGGLE_KERNEL_RUN_TYPE"}
+
+
+def pip_specs(path, platform):
+    """The package specs of every `%pip install` line the notebook runs on the platform: a line under an
+    `if`/`elif` runs there when that condition names the platform's marker, a line under no `if` everywhere."""
     nb = nbformat.read(path, as_version=4)
-    lines = [m for c in nb.cells if c.cell_type == "code" for m in PIP_INSTALL.findall(c.source)]
-    return [spec for line in lines for spec in line.split() if not spec.startswith("-")]
+    specs = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        lines = cell.source.splitlines()
+        for i, line in enumerate(lines):
+            match = PIP_INSTALL.match(line)
+            if not match:
+                continue
+            indent = len(line) - len(line.lstrip())
+            condition = next((up for up in reversed(lines[:i]) if up.strip()
+                              and len(up) - len(up.lstrip()) < indent and up.lstrip().startswith(("if ", "elif "))),
+                             None)
+            if condition is None or MARKERS[platform.name] in condition:
+                specs += [spec for spec in match.group(1).split() if not spec.startswith("-")]
+    return specs
+
+
+def test_pip_specs_follow_the_platform_guards(tmp_path):
+    """A cell that installs one package on Colab only and another on both platforms."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        'import os, sys\n'
+        'if "google.colab" in sys.modules:\n    !pip install -q a==1 b==2\n'
+        'elif "KAGGLE_KERNEL_RUN_TYPE" in os.environ:\n    !pip install -q b==2\n'
+        'if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:\n    !pip install c==3\n')])
+    nbformat.write(nb, tmp_path / "x.ipynb")
+    colab, kaggle = PLATFORMS
+    assert pip_specs(tmp_path / "x.ipynb", colab) == ["a==1", "b==2", "c==3"]
+    assert pip_specs(tmp_path / "x.ipynb", kaggle) == ["b==2", "c==3"]
 
 
 @by_name
@@ -43,7 +75,7 @@ def test_installs_only_what_the_platform_lacks(platform, path):
     """Each `%pip install` names a package the platform does not have, pinned as in requirements.txt;
     a package it has is used at its version (the notebook is tested with it below)."""
     there, pins = platforms.versions(platform), platforms.project_pins()
-    for spec in pip_specs(path):
+    for spec in pip_specs(path, platform):
         name, _, version = spec.partition("==")
         assert platforms.canonical(name) not in there, (
             f"{path.name} installs {spec}, which {platform.name} already has "
@@ -52,19 +84,19 @@ def test_installs_only_what_the_platform_lacks(platform, path):
         assert version == pins.get(platforms.canonical(name)), f"{path.name}: {spec} is not pinned as in requirements.txt"
 
 
-def installs(path):
-    """What the notebook installs, and the pip packages of its offline models and data."""
+def installs(path, platform):
+    """What the notebook installs there, and the pip packages of its offline models and data."""
     pins = platforms.project_pins()
     offline = [f"{name}=={pins[platforms.canonical(name)]}" for name in notebook_meta.load(path).packages]
-    return list(dict.fromkeys(pip_specs(path) + offline))
+    return list(dict.fromkeys(pip_specs(path, platform) + offline))
 
 
-@by_name
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if installs(p)], ids=lambda p: p.stem)
+@pytest.mark.parametrize("platform, path", [(pl, p) for pl in PLATFORMS for p in NOTEBOOKS if installs(p, pl)],
+                         ids=lambda v: getattr(v, "stem", getattr(v, "name", "")))
 def test_installing_changes_no_package_of_the_platform(platform, path):
     """pip resolves those installs with the platform's Python and every preinstalled package held fixed."""
     there = platforms.versions(platform)
-    installed = platforms.dry_run(platform, installs(path))
+    installed = platforms.dry_run(platform, installs(path, platform))
     changed = [f"{n} {there[platforms.canonical(n)]} → {v}" for n, v in installed
                if platforms.canonical(n) in there and there[platforms.canonical(n)] != v]
     assert not changed, f"{path.name} would change {platform.name}'s {changed}"
@@ -89,7 +121,7 @@ def venv(platform):
     requirements, for cache keys."""
     offline = {path for _, path in OFFLINE_RUNS}
     shipped = {n for p in offline for n in notebook_meta.load(p).packages}
-    installed = {spec.partition("==")[0] for p in NOTEBOOKS for spec in pip_specs(p)}  # what first cells install there
+    installed = {spec.partition("==")[0] for p in NOTEBOOKS for spec in pip_specs(p, platform)}  # what first cells install there
     python = platforms.platform_venv(platform, sorted(shipped | installed))
     return python, (python.parent.parent / "installed").read_text()
 
