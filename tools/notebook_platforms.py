@@ -37,6 +37,8 @@ ONLINE_MODELS = {
     "07-tokens-decoding-kv-cache": QWEN_05B_BASE,
     "08-rag-retrieval-augmented-generation": QWEN_05B,  # and multilingual-e5-small (118M) for the vectors
     "09-agent-tool-calling": QWEN_05B,
+    "10-evaluation": QWEN_05B,
+    "11-model-serving": QWEN_05B,  # and multilingual-e5-small (118M) for the classifier
 }
 # Models a notebook loads besides the one above, at the same time and only to generate: their weights count too.
 ALSO_LOADED = {"09-agent-tool-calling": [QWEN_15B]}

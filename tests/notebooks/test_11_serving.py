@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import ROOT
 from tests.notebook_import import load_exports
 
-try:  # the new name of httpx (starlette and openai use it here); Colab and Kaggle still have httpx
+try:  # pydantic's fork of httpx, same API (openai and starlette prefer it here); Colab and Kaggle still have httpx
     import httpx2 as httpx
 except ImportError:
     import httpx

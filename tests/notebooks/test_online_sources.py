@@ -167,10 +167,10 @@ def served(stem, tmp_path) -> dict:
         data = chnsenticorp(tmp_path / "chnsenticorp", {"train": 240, "validation": 60, "test": 60})
         return {"model": {"google-bert/bert-base-chinese": e5, "tiansz/bert-base-chinese": e5},
                 "dataset": {"lansinuote/ChnSentiCorp": data}}
-    if stem.startswith("05"):  # Qwen2.5-Coder-0.5B-Instruct's architecture, tokenizer and chat template
+    if stem.startswith(("05", "10")):  # Qwen2.5-Coder-0.5B-Instruct's architecture, tokenizer and chat template
         qwen = tiny_copy(offline_models.ensure_all(names=["qwen"])["qwen"], tmp_path / "tiny-qwen")
         return {"model": {"Qwen/Qwen2.5-0.5B-Instruct": qwen}}
-    if stem.startswith("08"):  # multilingual-e5-small for the vectors, the tiny Qwen2.5-Coder for generation
+    if stem.startswith(("08", "11")):  # multilingual-e5-small for the vectors, the tiny Qwen2.5-Coder for generation
         e5 = tiny_copy(offline_models.ensure_all(names=["e5"])["e5"], tmp_path / "tiny-e5")
         qwen = tiny_copy(offline_models.ensure_all(names=["qwen"])["qwen"], tmp_path / "tiny-qwen")
         return {"model": {"intfloat/multilingual-e5-small": e5, "Qwen/Qwen2.5-0.5B-Instruct": qwen}}
@@ -190,7 +190,9 @@ EXPECTED = {"03": ["模型：google-bert/bert-base-chinese", "  240 条"], "04":
                    "三者相等： True", "每一层都要缓存全部位置"],
             "08": ["句向量模型：intfloat/multilingual-e5-small", "生成模型： Qwen/Qwen2.5-0.5B-Instruct",
                    "按句子：Faiss 与 NumPy 的前 5 名完全相同： True", "按句子：手写的 BM25 与 bm25s 对 60 个问题的全部得分一致： True"],
-            "09": ["模型： Qwen/Qwen2.5-0.5B-Instruct", "模型： Qwen/Qwen2.5-1.5B-Instruct", "MCP 服务已关闭"]}
+            "09": ["模型： Qwen/Qwen2.5-0.5B-Instruct", "模型： Qwen/Qwen2.5-1.5B-Instruct", "MCP 服务已关闭"],
+            "11": ["multilingual-e5-small：", "Qwen/Qwen2.5-0.5B-Instruct：", "与直接调用 model.generate 的结果相同： True",
+                   "两个服务都已关闭： True"]}
 
 
 def check_whole_run(nb, stem, source):
@@ -234,7 +236,8 @@ def test_03_with_the_real_bert_base_stops_on_a_cpu_before_downloading_weights(so
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["hub", "modelscope"])
 @pytest.mark.parametrize("stem", ["04-lora-finetuning", "05-llm-api-prompting", "07-tokens-decoding-kv-cache",
-                                  "08-rag-retrieval-augmented-generation", "09-agent-tool-calling"])
+                                  "08-rag-retrieval-augmented-generation", "09-agent-tool-calling", "10-evaluation",
+                                  "11-model-serving"])
 def test_qwen_online_source_runs_top_to_bottom(stem, source, tmp_path):
     """Qwen/Qwen2.5-0.5B-Instruct (04, 05) and Qwen/Qwen2.5-0.5B (07) by their Hub and ModelScope names (the
     stand-in serves a tiny Gemma 3 270M to 04, a tiny Qwen2.5-Coder with the same tokenizer and chat template
@@ -249,7 +252,7 @@ def test_qwen_online_source_runs_top_to_bottom(stem, source, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("stem", ["03-bert-chinese-sentiment", "04-lora-finetuning", "05-llm-api-prompting",
                                   "07-tokens-decoding-kv-cache", "08-rag-retrieval-augmented-generation",
-                                  "09-agent-tool-calling"])
+                                  "09-agent-tool-calling", "10-evaluation", "11-model-serving"])
 def test_offline_source_without_the_repository_says_how_to_get_it(stem, tmp_path):
     """A downloaded notebook has no converter for the pip-packaged model: it stops and says what to do."""
     notebook = notebook_meta.load(NOTEBOOKS / f"{stem}.ipynb")
