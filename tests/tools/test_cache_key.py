@@ -95,15 +95,19 @@ def test_test_and_site_tool_versions_re_execute_nothing(copy, tool):
 def test_versions_of_what_the_kernel_imports_re_execute_exactly_its_users(copy):
     before = keys(copy)
     assert changed(before, keys(copy, bumped("peft"))) == ["04-lora-finetuning"]
-    assert changed(before, keys(copy, bumped("snownlp"))) == ["03-bert-chinese-sentiment"]
+    assert changed(before, keys(copy, bumped("snownlp"))) == ["03-bert-chinese-sentiment", "10-evaluation",
+                                                              "11-model-serving"]
     assert changed(before, keys(copy, bumped("numpy"))) == sorted(before)   # everyone depends on it
     assert changed(before, keys(copy, bumped("safetensors"))) == ["03-bert-chinese-sentiment", "04-lora-finetuning",
                                                                   "05-llm-api-prompting", "07-tokens-decoding-kv-cache",
                                                                   "08-rag-retrieval-augmented-generation",
-                                                                  "09-agent-tool-calling"]
+                                                                  "09-agent-tool-calling", "10-evaluation",
+                                                                  "11-model-serving"]
     assert changed(before, keys(copy, bumped("openai"))) == ["05-llm-api-prompting", "08-rag-retrieval-augmented-generation",
                                                              "09-agent-tool-calling"]
     assert changed(before, keys(copy, bumped("mcp"))) == ["09-agent-tool-calling"]
+    assert changed(before, keys(copy, bumped("sacrebleu"))) == ["10-evaluation"]
+    assert changed(before, keys(copy, bumped("sse-starlette"))) == ["09-agent-tool-calling", "11-model-serving"]  # mcp needs it
     assert changed(before, keys(copy, bumped("ipykernel"))) == sorted(before)  # the kernel itself
 
 
