@@ -368,3 +368,98 @@ def test_agent_notebook_prose_holds(executed):
     assert any(row[2].endswith("克。") and row[3] == "True" for row in mcp), mcp
     recovery = _html_table(nb, "1.5B 改对了")[1:]
     assert len(recovery) == 4 and all(row[2] == "✓" for row in recovery), recovery
+
+
+def test_evaluation_notebook_prose_holds(executed):
+    """What notebook 10's prose says about its own results (issue 19)."""
+    nb = executed["10-evaluation"]
+    text = _text_outputs(nb)
+    for line in ("手写 ROUGE-L 的 (P, R, F) 与 rouge-score 一致：64/64 句", "默认分词器眼里的参考答案： ['7']",
+                 "「按字，数字整体」和「sacrebleu zh」切出同样 Token 的句子：40/40",
+                 "手写的混淆矩阵、每类的 P/R/F1 和三种平均都与 scikit-learn 相同",
+                 "手写的三种 kappa 与 scikit-learn 的 cohen_kappa_score 相同"):
+        assert line in text, line
+    assert re.search(r"句子级：\d+ 句，手写与 sacrebleu 的最大差 0\.0e\+00", text)
+    # 第 1 节：「北京市」「签收后 7 天内」意思对，EM 却是 0；「30 天」「不是 7 天」错了，Token F1 却不低
+    em = {row[0]: (float(row[2]), float(row[3])) for row in _html_table(nb, "Token F1")[1:]}
+    assert em["北京市"][0] == em["签收后 7 天内"][0] == 0 and em["7天"][0] == em["７ 天。"][0] == 1, em
+    assert min(em["30 天"][1], em["不是 7 天"][1]) >= 0.5, em
+    # 第 2、4 节：改错一个事实的回答，BLEU 比贴近参考的还高；换个说法的正确回答最低
+    bleu = {row[0]: float(row[1]) for row in _html_table(nb, "手写 corpus_bleu")[1:]}
+    assert bleu["改一个关键事实"] > bleu["贴近参考"] > bleu["意思改反"] > bleu["换个说法"], bleu
+    splits = {row[0]: [float(v) for v in row[1:]] for row in _html_table(nb, "sacrebleu 默认（13a）")[1:]}
+    assert splits["换个说法"][0] == 0, splits  # 13a 把一串汉字当一个词
+    assert all(scores[3] < scores[2] for scores in splits.values()), splits  # jieba 词比按字低
+    numbers = {row[2]: [float(v) for v in row[3:]] for row in _html_table(nb, "满 199 元包邮")[1:]}
+    wrong, right = numbers["数字改错"], numbers["中文数字，正确"]
+    assert wrong[0] > wrong[1] and right[2] == wrong[2] and all(r < w for r, w in zip(right, wrong) if r != w), numbers
+    ranking = [[row[0] for row in sorted(_html_table(nb, "平均ROUGE_L")[2:], key=lambda r: -float(r[k]))]
+               for k in (2, 3, 4, 5)]
+    assert all(order == ["改一个关键事实", "贴近参考", "意思改反", "换个说法"] for order in ranking), ranking
+    won, total = map(int, re.search(r"按 ROUGE-L，(\d+) 个问题里有 (\d+) 个，改错了关键事实", text).groups()[::-1])
+    assert won == total, (won, total)
+    # 第 5 节：永远回答「正面」的准确率（= micro F1）更高，macro F1 更低；误判成负面的正面评论比负面评论还多
+    scores = {row[0]: row[1:] for row in _html_table(nb, "macro F1")[2:]}
+    ours, always = scores["jieba + TF-IDF + 逻辑回归"], scores["永远回答「正面」"]
+    assert float(always[0]) > float(ours[0]) and float(always[-2]) < float(ours[-2]), scores  # 准确率、macro F1
+    assert all(row[0] == row[-3] for row in scores.values()), scores  # 准确率 = micro F1
+    assert float(ours[1]) < 0.5 < float(ours[2]), ours  # 负面：精确率低、召回率高
+    false_negative = int(re.search(r"真实正面\s+(\d+)\s+\d+\n", text).group(1))
+    assert false_negative > 60, false_negative
+    # 第 6 节：0.5B 的评审总选 A，P(A) 只比 0.5 高一点；长回答排在 A 时 P(A) 更高
+    assert "每个提示之后模型最想输出的 Token： {'A': 40}" in text
+    report = _html_table(nb, "长回答获胜")[1]
+    assert report == ["50%", "50%", "0%", "100%", "50%", report[5], "100%"] and int(report[5][:-1]) < 50, report
+    judged = _html_table(nb, "P(A) 交换后")[1:]
+    assert all(0.5 < float(row[5]) < 0.7 and 0.5 < float(row[6]) < 0.7 for row in judged), judged
+    for row in (r for r in judged if r[1].startswith("长而")):
+        long_first = int(row[3]) > int(row[4])  # 原顺序里长回答在 A
+        written, swapped = float(row[5]), float(row[6])
+        assert (written > swapped) if long_first else (swapped > written), row
+    # 第 7 节：kappa 比一致率低；有用性的分歧多半只差 1 分，加权后 kappa 高得多
+    kappa = {row[0]: [float(v) for v in row[1:]] for row in _html_table(nb, "线性加权 kappa")[1:]}
+    assert all(k[1] < k[0] for k in kappa.values()), kappa
+    assert kappa["有用性"][0] < kappa["正确性"][0] and kappa["有用性"][2] > kappa["有用性"][1] + 0.3, kappa
+    # 第 8 节：原顺序答对一半，倒过来一道不对；两种排法选的是同一个字母
+    assert "准确率： {'原顺序': '50%', '倒过来': '0%'}" in text and "两种排法下选中同一个选项内容的题：0/8" in text
+    assert all(row[2] == row[4] for row in _html_table(nb, "模型选（原顺序）")[1:])
+    overlap = {row[0]: (float(row[1]), float(row[2])) for row in _html_table(nb, "8 元组重合比例")[1:]}
+    copied, reworded, unrelated = overlap.values()
+    assert copied[0] > 0.8 and reworded[0] == unrelated[0] == 0 and reworded[1] > 0, overlap
+
+
+def test_serving_notebook_prose_holds(executed):
+    """What notebook 11's prose says about its own measurements (issue 19)."""
+    nb = executed["11-model-serving"]
+    text = _text_outputs(nb)
+    for line in ("allclose：True", "类别全部相同：True", "与直接调用 model.generate 的结果相同： True",
+                 "sse_event 与 sse-starlette 的格式相同： True", "两个服务都已关闭： True", "读回来与内存里的相同：True",
+                 "hadolint：没有发现问题"):
+        assert line in text, line
+    accuracy, majority = map(float, re.search(r"测试集准确率 ([0-9.]+)%（全猜人数多的那一类：([0-9.]+)%）", text).groups())
+    assert accuracy > majority + 20, (accuracy, majority)
+    # 坏输入：九个 422、一个 400（不是 JSON）、一个 405（方法不对），每个都写明原因
+    bad = {row[0]: (row[2], row[3]) for row in _html_table(nb, "原因（detail）")[1:]}
+    assert [status for status, _ in bad.values()].count("422") == 9 and bad["不是 JSON"][0] == "400"
+    assert bad["方法不对"][0] == "405" and all(reason for _, reason in bad.values()), bad
+    # 流式：第一段文字比最后一段早到
+    first, last = map(float, re.search(r"第一段在 ([0-9.]+) 秒后到达，最后一段在 ([0-9.]+) 秒后", text).groups())
+    assert first < last
+    # 粗心的 Dockerfile：DL3007、DL3013、DL3025，没有关于 root 用户的 DL3002
+    assert all(rule in text for rule in ("DL3007", "DL3013", "DL3025")) and "DL3002" not in text
+    # 压测：不批处理时每次算 1 条，并发越高 p50 越长；动态批处理时批随并发变大，并发 4、16 的吞吐量更高
+    rows, service = {}, None
+    for row in _html_table(nb, "吞吐量是不批处理的几倍")[2:]:
+        if len(row) == 9:
+            service, row = row[0], row[1:]
+        rows[service, int(row[0])] = {"p50": float(row[2]), "forward": int(row[5]), "batch": float(row[6]),
+                                      "ratio": float(row[7])}
+    plain = [rows["不批处理", c] for c in (1, 4, 16)]
+    batched = [rows["动态批处理", c] for c in (1, 4, 16)]
+    assert all(r["batch"] == 1.0 and r["forward"] == 64 for r in plain), plain
+    assert plain[0]["p50"] < plain[1]["p50"] < plain[2]["p50"], plain
+    assert batched[0]["batch"] == 1.0 < batched[1]["batch"] < batched[2]["batch"], batched
+    assert batched[1]["ratio"] > 1 and batched[2]["ratio"] > 1, batched
+    assert batched[2]["p50"] < plain[2]["p50"], (batched, plain)
+    sizes = re.search(r"动态批处理、并发 16 时，\d+ 次前向计算各算了几条：\[([\d, ]+)\]", text).group(1).split(", ")
+    assert len(set(sizes)) > 1, sizes
