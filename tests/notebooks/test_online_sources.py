@@ -191,6 +191,8 @@ EXPECTED = {"03": ["模型：google-bert/bert-base-chinese", "  240 条"], "04":
             "08": ["句向量模型：intfloat/multilingual-e5-small", "生成模型： Qwen/Qwen2.5-0.5B-Instruct",
                    "按句子：Faiss 与 NumPy 的前 5 名完全相同： True", "按句子：手写的 BM25 与 bm25s 对 60 个问题的全部得分一致： True"],
             "09": ["模型： Qwen/Qwen2.5-0.5B-Instruct", "模型： Qwen/Qwen2.5-1.5B-Instruct", "MCP 服务已关闭"],
+            "10": ["模型：Qwen/Qwen2.5-0.5B-Instruct，", "单独计算的得分与批量、前缀缓存算出的相同",
+                   "手写的三种 kappa 与 scikit-learn 的 cohen_kappa_score 相同"],
             "11": ["multilingual-e5-small：", "Qwen/Qwen2.5-0.5B-Instruct：", "与直接调用 model.generate 的结果相同： True",
                    "两个服务都已关闭： True"]}
 
