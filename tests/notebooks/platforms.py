@@ -47,7 +47,7 @@ PLATFORMS = [COLAB, KAGGLE]
 NOTEBOOK_PACKAGES = ["transformers", "datasets", "huggingface_hub", "tokenizers", "safetensors", "accelerate",
                      "peft", "numpy", "pandas", "pyarrow", "scikit-learn", "matplotlib", "matplotlib-inline",
                      "jieba", "psutil", "sentencepiece", "ipykernel", "openai", "fastapi", "uvicorn", "pydantic",
-                     "mcp", "jsonschema"]
+                     "mcp", "jsonschema", "rouge-score", "httpx", "sse-starlette"]
 
 
 def versions(platform: Platform) -> dict[str, str]:
