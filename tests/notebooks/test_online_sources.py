@@ -27,6 +27,7 @@ from transformers import BertConfig
 from tests.hub_standin import HubStandIn
 from tests.notebook_import import NOTEBOOKS
 from tools import notebook_meta, notebook_runner, offline_models
+from tools.notebook_platforms import ONLINE_MODELS
 from tools.user_cache import cache_root
 
 CLOSED = "http://127.0.0.1:9"
@@ -237,9 +238,7 @@ def test_03_with_the_real_bert_base_stops_on_a_cpu_before_downloading_weights(so
 
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["hub", "modelscope"])
-@pytest.mark.parametrize("stem", ["04-lora-finetuning", "05-llm-api-prompting", "07-tokens-decoding-kv-cache",
-                                  "08-rag-retrieval-augmented-generation", "09-agent-tool-calling", "10-evaluation",
-                                  "11-model-serving"])
+@pytest.mark.parametrize("stem", [stem for stem, (_, kind, _) in ONLINE_MODELS.items() if kind == "causal-lm"])
 def test_qwen_online_source_runs_top_to_bottom(stem, source, tmp_path):
     """Qwen/Qwen2.5-0.5B-Instruct (04, 05) and Qwen/Qwen2.5-0.5B (07) by their Hub and ModelScope names (the
     stand-in serves a tiny Gemma 3 270M to 04, a tiny Qwen2.5-Coder with the same tokenizer and chat template
@@ -252,9 +251,7 @@ def test_qwen_online_source_runs_top_to_bottom(stem, source, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stem", ["03-bert-chinese-sentiment", "04-lora-finetuning", "05-llm-api-prompting",
-                                  "07-tokens-decoding-kv-cache", "08-rag-retrieval-augmented-generation",
-                                  "09-agent-tool-calling", "10-evaluation", "11-model-serving"])
+@pytest.mark.parametrize("stem", list(ONLINE_MODELS))
 def test_offline_source_without_the_repository_says_how_to_get_it(stem, tmp_path):
     """A downloaded notebook has no converter for the pip-packaged model: it stops and says what to do."""
     notebook = notebook_meta.load(NOTEBOOKS / f"{stem}.ipynb")
