@@ -251,7 +251,7 @@ def test_tokens_notebook_prose_holds(executed):
     assert hand[3] < hand[2] / 2 and gemma[3] < gemma[2] / 2, cost  # per character English needs far fewer
     share = int(re.search(r"词表的嵌入矩阵 \d+M（(\d+)%）", text).group(1))
     assert 60 <= share < 70, share  # 六成多
-    # decoding: all six match generate; greedy loops, beam has higher probability and repeats more;
+    # decoding (12 new tokens): all six match generate; greedy loops, beam has higher probability and repeats more;
     # T=0.7 and top-k single-digit perplexity; top-p the most diverse sampler, far higher perplexity;
     # repetition penalty the highest distinct-2 and it avoids 「一座」 after 「庙里有」
     rows = {row[0]: row for row in _html_table(nb, "与 generate 相同")[2:]}
@@ -259,9 +259,9 @@ def test_tokens_notebook_prose_holds(executed):
     d2, ppl = ({name: float(row[i]) for name, row in rows.items()} for i in (4, 5))
     greedy, t07, topk, topp, penalty, beam = rows
     texts = {row[0]: row[1] for row in _html_table(nb, "第一条续写") if len(row) == 2 and row[0] in rows}
-    assert texts[greedy].startswith("庙里有一座大殿，大殿里有一座大门，大门里有一座"), texts
+    assert texts[greedy].startswith("庙里有一座大殿，大殿里有一座"), texts
     assert texts[beam].startswith("庙里有一座庙，庙里有一座庙"), texts
-    assert ppl[beam] < ppl[greedy] < 2 and d2[beam] < d2[greedy] < min(d2[t07], d2[topk], d2[topp]), rows
+    assert ppl[beam] < ppl[greedy] < 2.5 and d2[beam] < d2[greedy] < min(d2[t07], d2[topk], d2[topp]), rows
     assert ppl[t07] < 10 and ppl[topk] < 10 and ppl[topp] > 2 * max(ppl[t07], ppl[topk]), ppl
     assert d2[topp] > max(d2[t07], d2[topk]) and d2[penalty] == max(d2.values()), d2
     assert texts[penalty].startswith("庙里有三位女孩子"), texts
@@ -282,9 +282,9 @@ def test_tokens_notebook_prose_holds(executed):
     assert english[2] < original[2] / 3 and original[4] / english[4] < 1.5 < original[2] / english[2], table
     # KV cache: identical tokens; speed-up grows with length and is modest for short outputs; the output
     # layer is a large share of a cached step; formula = tensors = DynamicCache; GQA quarters Llama's cache
-    assert "用缓存与不用缓存生成的 Token 完全相同： True" in text and "前 20 个与第 3 节的贪心结果相同： True" in text
+    assert "用缓存与不用缓存生成的 Token 完全相同： True" in text and "前 12 个与第 3 节的贪心结果相同： True" in text
     speed = {int(row[0]): float(row[3].split()[0]) for row in _html_table(nb, "不用缓存（秒）")[2:]}
-    assert speed[16] < speed[64] < speed[256] and speed[16] < 2.5 and speed[256] > 2, speed
+    assert speed[16] < speed[48] < speed[96] and speed[16] < 1.8 and speed[96] > 1.7, speed
     share = int(re.search(r"输出层占了它的 (\d+)%", text).group(1))
     assert 20 <= share <= 60, share
     assert "三者相等： True" in text and "与模型自己的注意力一致：True" in text
@@ -446,7 +446,9 @@ def test_serving_notebook_prose_holds(executed):
     first, last = map(float, re.search(r"第一段在 ([0-9.]+) 秒后到达，最后一段在 ([0-9.]+) 秒后", text).groups())
     assert first < last
     # 粗心的 Dockerfile：DL3007、DL3013、DL3025，没有关于 root 用户的 DL3002
-    assert all(rule in text for rule in ("DL3007", "DL3013", "DL3025")) and "DL3002" not in text
+    rules = [row[1] for row in _html_table(nb, "DL3007")[1:]]
+    assert {"DL3007", "DL3013", "DL3025"} <= set(rules) and "DL3002" not in rules, rules
+    assert f"退出码 1，{len(rules)} 条发现：" in text, rules
     # 压测：不批处理时每次算 1 条，并发越高 p50 越长；动态批处理时批随并发变大，并发 4、16 的吞吐量更高
     rows, service = {}, None
     for row in _html_table(nb, "吞吐量是不批处理的几倍")[2:]:
