@@ -43,7 +43,7 @@ def test_read_marker_needs_every_file_and_valid_json(tmp_path):
 
 def test_every_converter_has_ensure():
     names = [module.__name__.rsplit(".", 1)[1] for module in offline_models.converters()]
-    assert names == ["e5", "gemma", "qwen", "qwen15"]
+    assert names == ["e5", "gemma", "qwen", "qwen15", "qwen15_gguf", "qwen_gguf"]
     assert all(callable(module.ensure) for module in offline_models.converters())
 
 
