@@ -6,7 +6,8 @@
 # 分词和聊天模板仍然用 transformers 的分词器：送进模型的 Token 与 TransformersChat 完全相同，
 # 只是前向计算换成了 llama.cpp（通过 cyllama 这个 Python 绑定）。
 # 批处理和前缀缓存也照样做：同一批请求各占 KV 缓存里的一条序列，相同的开头只算一次，
-# 用 memory_seq_cp 让每条序列共用这段缓存。
+# 用 memory_seq_cp 让每条序列共用这段缓存。接着上一批的对话往下问的请求（智能体的下一步、
+# 校验失败后的重试）继续用上一批的那条序列，只算新加上的部分，不重算整段对话。
 import os
 import queue
 import threading
@@ -37,6 +38,7 @@ class LlamaCppChat(TransformersChat):  # 排队、拼批和分组沿用 Transfor
         self.context = llama.LlamaContext(self.llama_model, params)
         self.keep = max_batch  # 存留公共开头的那条序列的编号
         self.kept = []  # 它里面是哪些 Token
+        self.held = {}  # 上一批每条序列的 KV 缓存里是哪些 Token：{序列编号: Token 列表}
         # 以下与 TransformersChat 相同：请求排队，后台线程把同时到达的请求拼成一批
         self.tokenizer, self.max_batch, self.wait_seconds = tokenizer, max_batch, wait_seconds
         self.batch_sizes, self.lock, self.waiting = [], threading.Lock(), queue.Queue()
@@ -51,6 +53,7 @@ class LlamaCppChat(TransformersChat):  # 排队、拼批和分组沿用 Transfor
             rows = self._start(prompts, [s for _, s, _ in requests])
             while any(row["active"] for row in rows):
                 self._step(rows, stops)
+            self.held = {row["seq"]: row["tokens"] for row in rows}  # 下一批接着这些对话时不用重算
         return [self._result(row, prompt, stops) for row, prompt in zip(rows, prompts)]
 
     def _prompt(self, messages):
@@ -58,24 +61,44 @@ class LlamaCppChat(TransformersChat):  # 排队、拼批和分组沿用 Transfor
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def _start(self, prompts, settings):
-        """Put every prompt into the KV cache (its own sequence) and sample each row's first new token."""
-        prefix = shared_prefix(prompts) if len(prompts) > 1 else prompts[0][:-1]
+        """Put every prompt into the KV cache (its own sequence) and sample each row's first new token.
+        A prompt that continues a conversation of the previous batch (an agent's next step, a retry)
+        keeps that sequence and computes only what was added; the others share the kept common start."""
+        reused = self._reuse(prompts)
+        fresh = [prompt for prompt, (_, kept) in zip(prompts, reused) if not kept]
+        prefix = (shared_prefix(fresh) if len(fresh) > 1 else fresh[0][:-1]) if fresh else self.kept
         self._keep_prefix(prefix)
-        rows = []
-        for seq, (prompt, s) in enumerate(zip(prompts, settings)):
-            self.context.memory_seq_rm(seq, -1, -1)  # 清掉这条序列上一批的内容
-            self.context.memory_seq_cp(self.keep, seq, -1, -1)  # 公共开头：不重算，直接共用
+        rows, own = [], []
+        for (seq, kept), prompt, s in zip(reused, prompts, settings):
+            if not kept:
+                self.context.memory_seq_cp(self.keep, seq, -1, -1)  # 公共开头：不重算，直接共用
+                kept = len(prefix)
             rows.append({"seq": seq, "new": [], "max_tokens": s.max_tokens, "active": True,
-                         "sampler": self._sampler(s), "position": len(prompt)})
-        own = [(row, prompt[len(prefix):], len(prefix)) for row, prompt in zip(rows, prompts)]
+                         "sampler": self._sampler(s), "position": len(prompt), "tokens": list(prompt)})
+            own.append((rows[-1], prompt[kept:], kept))
         self._feed(own)
         return rows
 
+    def _reuse(self, prompts):
+        """(sequence, tokens of it to keep) for each prompt.  A sequence of the previous batch is kept when
+        the prompt starts with more of its tokens than of the kept common start; the rest get a free
+        sequence (0 kept).  Every other sequence is emptied, so the cache holds only this batch."""
+        held, self.held, chosen = self.held, {}, {}  # chosen：{提示词的下标: (序列编号, 留下几个 Token)}
+        for i, prompt in enumerate(prompts):
+            most = common_length(self.kept, prompt)
+            for seq, tokens in held.items():
+                same = common_length(tokens, prompt[:-1])  # 最后一个 Token 总要算一遍：要它的分数
+                if same > most and seq not in {c for c, _ in chosen.values()}:
+                    chosen[i], most = (seq, same), same
+        used = {seq: same for seq, same in chosen.values()}
+        for seq in range(self.max_batch):
+            self.context.memory_seq_rm(seq, used.get(seq, 0), -1)  # 接着的对话留下相同的开头，其余清空
+        free = iter(sorted(set(range(self.max_batch)) - set(used)))
+        return [chosen.get(i) or (next(free), 0) for i in range(len(prompts))]
+
     def _keep_prefix(self, prefix):
         """Make the kept sequence hold exactly `prefix`, computing only the tokens it lacks."""
-        same = 0
-        while same < min(len(prefix), len(self.kept)) and prefix[same] == self.kept[same]:
-            same += 1
+        same = common_length(prefix, self.kept)
         self.context.memory_seq_rm(self.keep, same, -1)  # 不同的部分丢掉
         batch = llama.LlamaBatch(n_tokens=2048, embd=0, n_seq_max=1)
         for start in range(same, len(prefix), 2048):  # 太长的开头分几次送进去
@@ -127,6 +150,7 @@ class LlamaCppChat(TransformersChat):  # 排队、拼批和分组沿用 Transfor
                 waiting.append((row, batch.n_tokens))
                 batch.add(token, row["position"], [row["seq"]], True)
                 row["position"] += 1
+                row["tokens"].append(token)
         self._decode_and_sample(batch, waiting)
 
     def _result(self, row, prompt, stops):
@@ -150,7 +174,7 @@ class LlamaCppChat(TransformersChat):  # 排队、拼批和分组沿用 Transfor
         stops = self._options(settings)[1]
         with self.lock:
             [row] = self._start([prompt], [settings])
-            held, sent, keep = "", 0, max((len(s) for s in stops), default=1) - 1
+            sent, keep = 0, max((len(s) for s in stops), default=1) - 1
             while row["active"]:
                 self._step([row], stops)
                 text = self.tokenizer.decode(row["new"], skip_special_tokens=True)
@@ -161,6 +185,15 @@ class LlamaCppChat(TransformersChat):  # 排队、拼批和分组沿用 Transfor
                 if ready > sent:
                     yield text[sent:ready]
                     sent = ready
+            self.held = {row["seq"]: row["tokens"]}
             text, _ = cut_at_stop(self.tokenizer.decode(row["new"], skip_special_tokens=True), stops)
             if len(text) > sent:
                 yield text[sent:]
+
+
+def common_length(a, b):
+    """How many tokens the lists `a` and `b` have in common at their start."""
+    same = 0
+    while same < min(len(a), len(b)) and a[same] == b[same]:
+        same += 1
+    return same

@@ -148,22 +148,21 @@ def test_api_notebook_prose_holds(executed):
     text = _text_outputs(nb)
     table = {(row[0], row[1]): row for row in _html_table(nb, "平均输出 Token")[1:]}
     correct = {key: int(row[2].split("/")[0]) for key, row in table.items()}
-    assert len(table) == 7 and all(row[2].endswith("/24") for row in table.values())
+    assert len(table) == 7 and all(row[2].endswith("/8") for row in table.values())  # PER_TASK = 8
     # 少样本比零样本好；结构化的系统提示对这个小模型没有帮助
     assert correct["分类", "少样本"] > correct["分类", "零样本"] >= correct["分类", "结构化系统提示"], correct
-    # 只说「用 JSON 输出」：没有一个回答能通过校验；写清格式、校验、重试：多数合法，有的重试后仍不合法
+    # 只说「用 JSON 输出」：没有一个回答能通过校验；写清格式、校验、重试：约一半合法，重试多半改不对
     assert table["抽取", "直接要 JSON"][4] == "0%"
     valid = int(table["抽取", "JSON + 校验 + 重试"][4].rstrip("%"))
     retried = int(re.search(r"校验失败后重试的抽取题 (\d+) 道", text).group(1))
-    assert 50 < valid < 100 and retried > 0, (valid, retried)
-    # 校验通过的回答里还有内容错误，包括顾客没给电话就编一个
-    assert re.search(r"'phone': \('1\d{10}', None\)", text), "an invented phone number is shown"
+    assert 25 <= valid <= 75 and retried > 0 and 100 - valid >= retried * 100 / 8 / 2, (valid, retried)
+    assert "每个字段错了几道：" in text  # 逐字段与标准答案比对
     # 直接回答几乎都错；思维链没有明显变好；有的回答被 max_tokens 截断
     assert correct["算术", "直接回答"] <= 4 and correct["算术", "思维链"] <= correct["算术", "直接回答"] + 2, correct
     assert int(re.search(r"思维链回答被 max_tokens 截断的 (\d+) 道", text).group(1)) > 0
     # the local server batches the concurrent requests of a group
     sizes = [int(n) for n in re.search(r"每批的请求数：\[([\d, ]+)\]", text).group(1).split(",")]
-    assert max(sizes) == 24
+    assert max(sizes) == 8
     # 只换种子，准确率就会变；温度升高后冒出不在类别里的回答
     spread = _html_table(nb, "不在类别里的回答")[1:]
     by_temperature = {t: [row for row in spread if row[0] == t] for t in ("0.7", "1.5")}
@@ -179,8 +178,8 @@ def test_api_notebook_prose_holds(executed):
     assert re.search(r"用了 [12] 次调用", text)  # the résumé tool ran through ask_json
     # 「上面打印了这次标出的地方」: the checks ran on the advice, or the tool said why there is none
     assert re.search(r"程序检查：\d 条改写，发现 \d+ 处要本人核实", text) or "两次都没有得到合格的 JSON" in text
-    calls = int(re.search(r"第 3～6 节一共调用了 (\d+) 次", text).group(1))  # 「要调用几百次」
-    assert 200 <= calls < 1000, calls
+    calls = int(re.search(r"第 3～6 节一共调用了 (\d+) 次", text).group(1))  # 「要调用一百多次」
+    assert 100 <= calls < 200, calls
 
 
 def test_pytorch_notebook_prose_holds(executed):
@@ -302,7 +301,7 @@ def test_rag_notebook_prose_holds(executed):
     body = int(re.search(r"正文共 ([\d,]+) 字", text).group(1).replace(",", ""))
     totals = {row[0]: float(row[-1]) for row in _html_table(nb, "总字数") if row and row[0].startswith("按")}
     assert 1.2 < totals["按固定长度"] / body < 1.3 and 1.0 < totals["按标题"] / body < 1.1, (body, totals)
-    assert text.count("Faiss 与 NumPy 的前 5 名完全相同： True") == 3
+    assert text.count("Faiss 与 NumPy 的前 5 名完全相同： True") == 1  # 只给按句子切分的块算了向量
     assert text.count("的全部得分一致： True") == 3
     mrr, chunking = {}, None
     for row in _html_table(nb, "每题用时")[2:]:  # a Styler table: two header rows, the chunking spans its group
@@ -310,26 +309,24 @@ def test_rag_notebook_prose_holds(executed):
             chunking, row = row[0], row[1:]
         mrr[chunking, row[0]] = dict(zip(["r1", "r3", "r5", "mrr"], map(float, row[1:5])))
     chunkings, methods = ["按标题", "按固定长度", "按句子"], ["向量（E5）", "BM25（jieba）", "混合（RRF）", "RAG-Fusion"]
-    assert sorted(mrr) == sorted((c, m) for c in chunkings for m in methods), sorted(mrr)
-    for c in chunkings:
-        # BM25 比 E5 好得多；混合检索没有超过 BM25 单独的 MRR
-        assert mrr[c, "BM25（jieba）"]["mrr"] > mrr[c, "向量（E5）"]["mrr"] + 0.05, c
-        assert mrr[c, "混合（RRF）"]["mrr"] <= mrr[c, "BM25（jieba）"]["mrr"], c
-    # RAG-Fusion 与混合检索相比有升有降
-    deltas = [mrr[c, "RAG-Fusion"][k] - mrr[c, "混合（RRF）"][k] for c in chunkings for k in ("r1", "r3", "r5", "mrr")]
-    assert min(deltas) < 0 < max(deltas), deltas
-    # BM25 在按标题的块上最好、与按句子相差很小；向量检索在按句子的块上最好
+    expected = [(c, "BM25（jieba）") for c in chunkings[:2]] + [("按句子", m) for m in methods]
+    assert sorted(mrr) == sorted(expected), sorted(mrr)
+    # 按句子切分时：BM25 比 E5 好得多；混合检索没有超过 BM25 单独的 MRR
+    assert mrr["按句子", "BM25（jieba）"]["mrr"] > mrr["按句子", "向量（E5）"]["mrr"] + 0.05, mrr
+    assert mrr["按句子", "混合（RRF）"]["mrr"] <= mrr["按句子", "BM25（jieba）"]["mrr"], mrr
+    # RAG-Fusion（每题一个改写）没有比混合检索更好，recall@1 和 MRR 更低
+    deltas = {k: mrr["按句子", "RAG-Fusion"][k] - mrr["按句子", "混合（RRF）"][k] for k in ("r1", "r3", "r5", "mrr")}
+    assert max(deltas.values()) <= 0 and deltas["r1"] < 0 and deltas["mrr"] < 0, deltas
+    # BM25 在按标题的块上最好、与按句子相差很小
     bm25 = {c: mrr[c, "BM25（jieba）"]["mrr"] for c in chunkings}
     assert max(bm25, key=bm25.get) == "按标题" and bm25["按标题"] - bm25["按句子"] <= 0.05, bm25
-    dense = {c: mrr[c, "向量（E5）"]["mrr"] for c in chunkings}
-    assert max(dense, key=dense.get) == "按句子", dense
     # 连「换说法」的问题也是 BM25 好
     kinds = {row[0]: row[1:] for row in _html_table(nb, "换说法类")}  # columns: 关键词类, 换说法类, 模糊类
     assert float(kinds["BM25（jieba）"][1]) > float(kinds["向量（E5）"][1]), kinds
-    # 0.5B 的小模型平均每题只给出约一个改写
-    assert float(re.search(r"平均每题 ([\d.]+) 个改写", text).group(1)) <= 1.5
-    # 三种失败都被挑了出来（挑不出来时 notebook 会直说）
-    assert "没有这种失败" not in text
+    # 每题只要一个改写（只复述问题或例子的改写被丢掉）
+    assert 0.8 <= float(re.search(r"平均每题 ([\d.]+) 个改写", text).group(1)) <= 1
+    # 前两种失败都被挑了出来；第三种只在回答过的几道题里找，找不到时 notebook 直说
+    assert "每道题的前 3 名里都有正确的块" not in text and "没有正确的块排在第 2、3 名的题" not in text
 
 
 def test_agent_notebook_prose_holds(executed):
@@ -343,26 +340,28 @@ def test_agent_notebook_prose_holds(executed):
             name, row = row[0], row[1:]
         if row and row[0] in ("有错误反馈", "无错误反馈"):
             table[name, row[0]] = {"n": int(row[1]), "success": float(row[2].rstrip("%")) / 100, "steps": float(row[3])}
-    hand, same, native = "手写 JSON 协议", "手写 JSON 协议（同样 9 个任务）", "模型自带的工具调用格式"
+    measured = len(range(0, 34, 4))  # 34 个任务每 4 个取 1 个；自带格式再从中每 3 个取 1 个
+    hand, same, native = "手写 JSON 协议", f"手写 JSON 协议（同样 {len(range(0, measured, 3))} 个任务）", "模型自带的工具调用格式"
     assert sorted({k[0] for k in table}) == sorted([hand, same, native]), table
-    assert table[hand, "有错误反馈"]["n"] == 34 and table[native, "有错误反馈"]["n"] == 9
-    # 0.5B：有无错误反馈的成功率相同；自带格式在同样 9 个任务上比手写协议低
+    assert table[hand, "有错误反馈"]["n"] == measured and table[native, "有错误反馈"]["n"] == len(range(0, measured, 3))
+    # 0.5B：有无错误反馈的成功率相同；自带格式在同样的任务上比手写协议低
     for name in (hand, same, native):
         assert table[name, "有错误反馈"]["success"] == table[name, "无错误反馈"]["success"], name
     assert table[native, "有错误反馈"]["success"] < table[same, "有错误反馈"]["success"]
     assert table[native, "有错误反馈"]["steps"] <= 1.5  # 自带格式：多数任务一步就用文字回答，不调用工具
-    # 计算和单位换算多数能做对；日期、搜索本站和多步几乎全错
+    # 计算多数能做对；这次跑的单位换算、日期、搜索本站和多步全错
     kinds = {row[0]: float(row[-1].rstrip("%")) / 100 for row in _html_table(nb, "通过")[1:] if row}
-    assert kinds["计算"] > 0.5 and kinds["单位换算"] > 0.5, kinds
-    assert max(kinds["日期"], kinds["搜索本站"], kinds["多步"]) <= 0.25, kinds
+    assert kinds["计算"] > 0.5 and max(kinds["单位换算"], kinds["日期"], kinds["搜索本站"], kinds["多步"]) == 0, kinds
     # 0.5B 出过错的任务一个也没改对；1.5B 四种错误都改对了
     erred, fixed = map(int, re.search(r"个任务里 (\d+) 个出过错，收到错误信息后最终答对的 (\d+) 个", text).groups())
     assert erred >= 3 and fixed == 0, (erred, fixed)
-    # the failure traces the prose points to: the error handed back as the answer, a JSON error met with a request
-    # for correct JSON, a division for a remainder
-    assert re.search(r"calc-06：.*\n(.*\n){2}  2\. \{\"answer\": \"JSON 解析失败", text), "calc-06"
-    assert re.search(r"calc-09：.*\n(.*\n){2}  2\. \{\"answer\": \"请提供正确的 JSON", text), "calc-09"
-    assert re.search(r"calc-10：.*\n.*\"100 / 8\"", text), "calc-10"
+    # the failure traces the prose points to: the same wrong call repeated after the ^ hint up to the step limit,
+    # 克 for 千克, 32.8 rounded to 32, and a JSON error met with a request to check the JSON
+    repeated = re.search(r"calc-09：.*\n((?:  \d\. .*\n     ✗ 工具出错.*\n)+)  结束：到了步数上限", text)
+    assert repeated and len(set(re.findall(r"  \d\. (.*)\n", repeated.group(1)))) == 1, "calc-09"
+    assert re.search(r"unit-02：.*\n.*\"from_unit\": \"克\"", text), "unit-02"
+    assert re.search(r"unit-06：.*\n(.*\n){2}  2\. \{\"answer\": \"10 米约等于 32 英尺", text), "unit-06"
+    assert re.search(r"site-03：.*\n(.*\n){3}     ✗ JSON 格式错误.*\n  3\. \{\"answer\": \"请检查 JSON 格式", text), "site-03"
     # 第 9 节的表：一个编出来的日期（没有调用 today），一个抄了示范里的「克」的回答
     mcp = _html_table(nb, "调用的工具")[1:]
     assert any(row[0].startswith("请用「年月日」") and "today" not in row[1] and row[3] == "False" for row in mcp), mcp

@@ -75,6 +75,28 @@ def test_greedy_answers_hardly_depend_on_the_kept_prefix_or_the_batch(chat, name
     assert all(text for text, _, _, _ in alone)
 
 
+def test_continued_conversations_reuse_their_sequences(chat, namespace, model_files):
+    """Agents' next steps (or retries) send each whole conversation again: only what was added is computed."""
+    firsts = [messages("请用一句话说明：为什么天空是蓝色的？"), messages("请用一句话说明：为什么海水是咸的？")]
+    with ThreadPoolExecutor(2) as pool:  # 同时到达：一批，两条序列只共用系统提示这段开头
+        replies = list(pool.map(lambda m: chat.complete(m, settings()), firsts))
+    follows = [m + [{"role": "assistant", "content": text}, {"role": "user", "content": "再说得短一点。"}]
+               for m, (text, _, _, _) in zip(firsts, replies)]
+    computed, feed = [], chat._feed
+    chat._feed = lambda pieces: (computed.extend(len(tokens) for _, tokens, _ in pieces), feed(pieces))[1]
+    before = len(chat.batch_sizes)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda m: chat.complete(m, settings()), follows))
+    finally:
+        del chat._feed  # 恢复类里的方法
+    assert chat.batch_sizes[before:] == [2], chat.batch_sizes
+    added = [answer[2] - reply[2] for answer, reply in zip(answers, replies)]  # 回答和新一轮的提问
+    assert all(c <= a + 2 for c, a in zip(sorted(computed), sorted(added))), (computed, added)  # 重新分词可能差一两个
+    fresh = namespace["LlamaCppChat"](*model_files, max_batch=4)  # 从头算整段对话
+    assert [fresh.complete(m, settings())[0] for m in follows] == [text for text, _, _, _ in answers]
+
+
 def test_max_tokens_and_stop_strings_end_the_answer(chat):
     text, finish, _, completion_tokens = chat.complete(messages(QUESTIONS[3]), settings(max_tokens=5))
     assert (finish, completion_tokens) == ("length", 5)

@@ -186,7 +186,7 @@ def served(stem, tmp_path) -> dict:
 
 
 EXPECTED = {"03": ["模型：google-bert/bert-base-chinese", "  240 条"], "04": ["模型：Qwen/Qwen2.5-0.5B-Instruct"],
-            "05": ["模型：Qwen/Qwen2.5-0.5B-Instruct", "72 道题 × 7 种写法", "本地服务把这"],
+            "05": ["模型：Qwen/Qwen2.5-0.5B-Instruct", "24 道题 × 7 种写法", "本地服务把这"],
             "07": ["模型：Qwen/Qwen2.5-0.5B，", "两者一致： True", "用缓存与不用缓存生成的 Token 完全相同： True",
                    "三者相等： True", "每一层都要缓存全部位置"],
             "08": ["句向量模型：intfloat/multilingual-e5-small", "生成模型： Qwen/Qwen2.5-0.5B-Instruct",
