@@ -15,6 +15,7 @@ Each platform's package list is a pinned copy of the one it publishes (colab/, k
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -66,6 +67,7 @@ def project_pins() -> dict[str, str]:
     return {canonical(n): v for n, v in re.findall(r"^([A-Za-z0-9_.\-]+)==([^\s#;]+)", text, re.M)}
 
 
+@functools.cache
 def platform_python(platform: Platform) -> str:
     """An interpreter of the platform's Python version: on PATH, or under pyenv."""
     version = platform.python
@@ -85,24 +87,38 @@ def platform_python(platform: Platform) -> str:
                        f"e.g. with pyenv or `uv python install {version}`, or put python{version} on PATH")
 
 
+@functools.cache
+def pip_version(python: str) -> str:
+    return subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True).stdout.split(" from ")[0]
+
+
 def dry_run(platform: Platform, specs: list[str]) -> list[tuple[str, str]]:
     """(name, version) of every package `pip install specs` would install on the platform.
 
     Raises AssertionError with pip's explanation when it cannot be done without changing a
     preinstalled package."""
+    python = platform_python(platform)
+    key = hashlib.sha256("\n".join([pip_version(python), platform.python, platform.freeze.read_text(encoding="utf-8"), *specs])
+                         .encode()).hexdigest()[:16]
+    kept = cache_root() / "pip-dry-runs" / f"{platform.name.lower()}-{key}.json"
+    if kept.is_file():
+        return [tuple(pair) for pair in json.loads(kept.read_text())]
     with tempfile.TemporaryDirectory() as tmp:
         constraints = Path(tmp) / "constraints.txt"
         constraints.write_text("".join(f"{n}=={v}\n" for n, v in versions(platform).items()))
         report = Path(tmp) / "report.json"
         done = subprocess.run(
-            [platform_python(platform), "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+            [python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
              "--disable-pip-version-check", "--report", str(report), "-c", str(constraints), *specs],
             capture_output=True, text=True, timeout=600)
         if done.returncode:
             lines = [line for line in done.stderr.splitlines() if not line.startswith("WARNING: Location")]
             raise AssertionError(f"in {platform.name}, `%pip install " + " ".join(specs) + f"` would change "
                                  f"{platform.name}'s own packages (or cannot be installed):\n" + "\n".join(lines[-15:]))
-        return [(i["metadata"]["name"], i["metadata"]["version"]) for i in json.loads(report.read_text())["install"]]
+        installed = [(i["metadata"]["name"], i["metadata"]["version"]) for i in json.loads(report.read_text())["install"]]
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text(json.dumps(installed))
+    return installed
 
 
 def venv_requirements(platform: Platform, extra: list[str]) -> list[str]:
