@@ -15,6 +15,7 @@ say why its output is not shown.  Markers, an HTML comment on the line before a 
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -33,6 +34,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.content import page_code_runner
 from tests.content.pages import DOCS, source_pages
+from tools.user_cache import cache_root
 
 FENCE = re.compile(r"^( *)```(\w*)[^\n]*\n(.*?)^\1```[ \t]*$", re.M | re.S)
 MARKER = re.compile(r"<!-- page-code: (setup|output-varies|file) (.+?) -->")
@@ -125,13 +127,39 @@ def models():
     return offline_models.ensure_all(names=["gemma", "e5"])
 
 
+def run_inputs(blocks: list[dict]) -> str:
+    """A key for one run of a page's blocks: what they run, what runs them, with which packages and models
+    (the page's expected outputs are not in it: they are compared with the kept run every time)."""
+    converters = ROOT / "tools" / "offline_models"
+    here = Path(__file__).parent
+    files = [here / "page_code_runner.py", Path(__file__), ROOT / "tests" / "hub_standin.py",
+             ROOT / "tests" / "openai_standin.py", ROOT / "tests" / "notebooks" / "test_online_sources.py",
+             *(converters / f"{name}.py" for name in ("__init__", "gemma", "e5"))]
+    packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions())
+    blob = json.dumps([blocks, sys.version, packages, [f.read_text(encoding="utf-8") for f in files]])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
 def run_page(page: Path, models: dict[str, Path], tmp_path: Path) -> list[dict]:
+    """Each block's stdout and error, from a run with the same inputs on this machine if one was kept
+    (the user cache, like the executed notebooks: a page's code takes up to 50 s), else from a new run."""
+    blocks = [{"code": b.code, "setup": b.marker[1] if b.marker and b.marker[0] == "setup" else None}
+              for b in page_blocks(page) if not (b.marker and b.marker[0] == "file")]
+    kept = cache_root() / "page-code-runs" / f"{page.stem}.{run_inputs(blocks)}.json"
+    if kept.is_file():
+        return json.loads(kept.read_text(encoding="utf-8"))
+    results = run_blocks(blocks, models, tmp_path)
+    if not any(result["error"] for result in results):
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")
+    return results
+
+
+def run_blocks(blocks: list[dict], models: dict[str, Path], tmp_path: Path) -> list[dict]:
     from tests.hub_standin import HubStandIn
     from tests.notebooks.test_online_sources import learner_env
     from tests.openai_standin import OpenAIStandIn
 
-    blocks = [{"code": b.code, "setup": b.marker[1] if b.marker and b.marker[0] == "setup" else None}
-              for b in page_blocks(page) if not (b.marker and b.marker[0] == "file")]
     repos = {"google/gemma-3-270m": models["gemma"], "intfloat/multilingual-e5-small": models["e5"]}
     with HubStandIn({"model": repos}) as hub, OpenAIStandIn() as api:
         env = {**{k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))},
