@@ -210,6 +210,7 @@ def kernel_distributions(notebook: Notebook) -> list[str]:
     return sorted(seen)
 
 
+@lru_cache(maxsize=None)  # ~900 lookups a build, ~100 distinct; a lookup scans site-packages
 def _installed_version(dist: str) -> str | None:
     try:
         return importlib_metadata.version(dist)

@@ -41,17 +41,22 @@ def diagrams_in(html_file):
 
 def scroll_through(page):
     """Formulas and diagrams render when they come near the screen: open every answer
-    (<details>), show every quiz explanation and every tab, then bring each part of the
-    page into view."""
-    page.evaluate("""() => {
+    (<details>), show every quiz explanation and every tab, then, if the page has a formula
+    or a diagram, bring each part of the page into view."""
+    lazy = page.evaluate("""() => {
       document.querySelectorAll("article details").forEach(d => { d.open = true; });
       document.querySelectorAll("article .quiz p[hidden]").forEach(p => { p.hidden = false; });
       const style = document.createElement("style");
       style.textContent = ".tabbed-set .tabbed-block { display: block !important; }";
       document.head.appendChild(style);
+      return Boolean(document.querySelector("article .arithmatex, article pre.mermaid"));
     }""")
+    if not lazy:  # nothing waits for the screen (copy buttons come with the content)
+        return
     height = page.evaluate("document.body.scrollHeight")
-    for y in range(0, height + 900, 700):
+    # math.js and mermaid-loader.js render what comes within 600 px of the screen: steps of 1,500 px
+    # leave no part of the page unseen on a screen at least 300 px high
+    for y in range(0, height + 1500, 1500):
         page.evaluate(f"window.scrollTo(0, {y})")
         page.wait_for_timeout(50)
 
