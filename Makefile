@@ -25,7 +25,7 @@ serve: $(STAMP)          ## preview at http://127.0.0.1:8000; executes no notebo
 test: $(STAMP)           ## the whole test suite: both strict builds with every notebook executed, browser tests
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)      ## under a minute: content, sources, glossary, tool units; no site build, no notebook runs
+test-fast: $(STAMP)      ## about two minutes: content, sources, glossary, tool units; no site build, no notebook runs
 	$(BIN)/python -m pytest -m "not slow" -q
 
 build: $(STAMP)          ## site/ (hosted) with the offline zip inside it, as the deploy workflow does
