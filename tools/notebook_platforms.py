@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import hashlib
 import json
-import os
 from importlib.metadata import version
 from pathlib import Path
 
 from tools.notebook_runner import duration
-from tools.user_cache import cache_root
+from tools.user_cache import cache_root, kept_json
 
 ROOT = Path(__file__).resolve().parent.parent
 GIB = 2**30
@@ -60,15 +60,8 @@ def parameters(kind: str, config: dict) -> int:
     Kept in the user cache under the configuration and the torch and transformers versions:
     importing them and building the models is most of a build's first step (15 of 17 s)."""
     key = json.dumps([kind, config, version("torch"), version("transformers")], sort_keys=True)
-    kept_file = cache_root() / "parameter-counts.json"
-    kept = json.loads(kept_file.read_text(encoding="utf-8")) if kept_file.is_file() else {}
-    if key not in kept:
-        kept[key] = _count_parameters(kind, config)
-        kept_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = kept_file.with_name(f"{kept_file.name}.{os.getpid()}")  # two builds at once: whole files only
-        partial.write_text(json.dumps(kept, indent=1), encoding="utf-8")
-        partial.replace(kept_file)
-    return kept[key]
+    path = cache_root() / "parameter-counts" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    return kept_json(path, lambda: _count_parameters(kind, config))
 
 
 def _count_parameters(kind: str, config: dict) -> int:

@@ -1,4 +1,4 @@
-"""The cache outside the clone: executed notebooks and converted models.
+"""The cache outside the clone: executed notebooks, converted models, and results of slow steps.
 
 Every clone on a machine shares it, so a fresh clone (a CI run, a second
 checkout) does not execute or convert again what an identical input already
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 from pathlib import Path
 
@@ -19,6 +20,21 @@ def cache_root() -> Path:
     if os.environ.get("LLM_ROADMAP_CACHE"):
         return Path(os.environ["LLM_ROADMAP_CACHE"])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llm-roadmap"
+
+
+def kept_json(path: Path, compute, worth_keeping=lambda value: True):
+    """The JSON value kept at `path` (a name under cache_root() made from the inputs), or compute()'s,
+    kept there when worth_keeping(value).  Written whole (two processes at once never read half a file);
+    nothing is kept when compute() raises."""
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    value = compute()
+    if worth_keeping(value):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+        partial.replace(path)
+    return value
 
 
 @contextlib.contextmanager

@@ -34,7 +34,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.content import page_code_runner
 from tests.content.pages import DOCS, source_pages
-from tools.user_cache import cache_root
+from tools.user_cache import cache_root, kept_json
 
 FENCE = re.compile(r"^( *)```(\w*)[^\n]*\n(.*?)^\1```[ \t]*$", re.M | re.S)
 MARKER = re.compile(r"<!-- page-code: (setup|output-varies|file) (.+?) -->")
@@ -145,14 +145,9 @@ def run_page(page: Path, models: dict[str, Path], tmp_path: Path) -> list[dict]:
     (the user cache, like the executed notebooks: a page's code takes up to 50 s), else from a new run."""
     blocks = [{"code": b.code, "setup": b.marker[1] if b.marker and b.marker[0] == "setup" else None}
               for b in page_blocks(page) if not (b.marker and b.marker[0] == "file")]
-    kept = cache_root() / "page-code-runs" / f"{page.stem}.{run_inputs(blocks)}.json"
-    if kept.is_file():
-        return json.loads(kept.read_text(encoding="utf-8"))
-    results = run_blocks(blocks, models, tmp_path)
-    if not any(result["error"] for result in results):
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        kept.write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")
-    return results
+    return kept_json(cache_root() / "page-code-runs" / f"{page.stem}.{run_inputs(blocks)}.json",
+                     lambda: run_blocks(blocks, models, tmp_path),
+                     worth_keeping=lambda results: not any(result["error"] for result in results))
 
 
 def run_blocks(blocks: list[dict], models: dict[str, Path], tmp_path: Path) -> list[dict]:

@@ -30,7 +30,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name as canonical
 
 from tests.conftest import ROOT
-from tools.user_cache import cache_root
+from tools.user_cache import cache_root, kept_json
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,10 @@ def dry_run(platform: Platform, specs: list[str]) -> list[tuple[str, str]]:
     key = hashlib.sha256("\n".join([pip_version(python), platform.python, platform.freeze.read_text(encoding="utf-8"), *specs])
                          .encode()).hexdigest()[:16]
     kept = cache_root() / "pip-dry-runs" / f"{platform.name.lower()}-{key}.json"
-    if kept.is_file():
-        return [tuple(pair) for pair in json.loads(kept.read_text())]
+    return [tuple(pair) for pair in kept_json(kept, lambda: _resolve(python, platform, specs))]
+
+
+def _resolve(python: str, platform: Platform, specs: list[str]) -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         constraints = Path(tmp) / "constraints.txt"
         constraints.write_text("".join(f"{n}=={v}\n" for n, v in versions(platform).items()))
@@ -115,10 +117,7 @@ def dry_run(platform: Platform, specs: list[str]) -> list[tuple[str, str]]:
             lines = [line for line in done.stderr.splitlines() if not line.startswith("WARNING: Location")]
             raise AssertionError(f"in {platform.name}, `%pip install " + " ".join(specs) + f"` would change "
                                  f"{platform.name}'s own packages (or cannot be installed):\n" + "\n".join(lines[-15:]))
-        installed = [(i["metadata"]["name"], i["metadata"]["version"]) for i in json.loads(report.read_text())["install"]]
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    kept.write_text(json.dumps(installed))
-    return installed
+        return [(i["metadata"]["name"], i["metadata"]["version"]) for i in json.loads(report.read_text())["install"]]
 
 
 def venv_requirements(platform: Platform, extra: list[str]) -> list[str]:
