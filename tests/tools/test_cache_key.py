@@ -102,10 +102,11 @@ def test_versions_of_what_the_kernel_imports_re_execute_exactly_its_users(copy):
                                                                   "05-llm-api-prompting", "07-tokens-decoding-kv-cache",
                                                                   "08-rag-retrieval-augmented-generation",
                                                                   "09-agent-tool-calling", "10-evaluation",
-                                                                  "11-model-serving"]
+                                                                  "11-model-serving", "12-tiny-chinese-gpt"]
     assert changed(before, keys(copy, bumped("openai"))) == ["05-llm-api-prompting", "08-rag-retrieval-augmented-generation",
                                                              "09-agent-tool-calling"]
     assert changed(before, keys(copy, bumped("mcp"))) == ["09-agent-tool-calling"]
+    assert changed(before, keys(copy, bumped("opencc"))) == ["12-tiny-chinese-gpt"]
     assert changed(before, keys(copy, bumped("sacrebleu"))) == ["10-evaluation"]
     assert changed(before, keys(copy, bumped("sse-starlette"))) == ["09-agent-tool-calling", "11-model-serving"]  # mcp needs it
     assert changed(before, keys(copy, bumped("ipykernel"))) == sorted(before)  # the kernel itself
