@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import shutil
 import tempfile
 import threading
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tools import build_site
+from tools.user_cache import file_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW_FIXTURES = {"site", "server", "browser", "project", "model_dir"}  # model_dir: converts a model
@@ -31,6 +33,17 @@ MIN_FREE_DISK = 3 * 2**30  # the largest test writes ~1.2 GB (a model from the H
 
 def pytest_report_header(config):
     return f"free disk in {tempfile.gettempdir()}: {shutil.disk_usage(tempfile.gettempdir()).free / 2**30:.1f} GiB"
+
+
+def pytest_configure(config):
+    """Under `pytest -n N` (make test), each worker and everything it starts (notebook kernels, llama.cpp,
+    Chromium) runs on its own share of the cores.  Left alone, two workers each running PyTorch or llama.cpp
+    with one thread per core put four spinning threads on two cores: a notebook that takes 3 minutes alone
+    took over 12 with another one beside it."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    cores = sorted(os.sched_getaffinity(0))
+    if worker and 1 < count <= len(cores):
+        os.sched_setaffinity(0, cores[int(worker.removeprefix("gw")) % count::count])
 
 
 def pytest_sessionstart(session):
@@ -64,10 +77,17 @@ class BuiltSite:
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory) -> BuiltSite:
-    logs = []
-    online, offline = build_site.build(tmp_path_factory.mktemp("build") / "site", log=logs.append)
-    return BuiltSite(online, offline, "\n".join(logs))
+def site(tmp_path_factory, worker_id) -> BuiltSite:
+    """Built once per run: under `pytest -n 2` (make test) the first worker that needs it builds it into
+    the run's shared temporary folder and the other uses that build (a lock in the folder)."""
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    folder, log_file = shared / "build", shared / "build.log"
+    with file_lock(shared / "build.lock", what="the other test worker's site build"):
+        if not log_file.is_file():
+            logs = []
+            build_site.build(folder / "site", log=logs.append)
+            log_file.write_text("\n".join(logs), encoding="utf-8")
+    return BuiltSite(folder / "site", folder / "site-offline", log_file.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")

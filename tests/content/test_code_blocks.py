@@ -133,7 +133,7 @@ def run_inputs(blocks: list[dict]) -> str:
     converters = ROOT / "tools" / "offline_models"
     here = Path(__file__).parent
     files = [here / "page_code_runner.py", Path(__file__), ROOT / "tests" / "hub_standin.py",
-             ROOT / "tests" / "openai_standin.py", ROOT / "tests" / "notebooks" / "test_online_sources.py",
+             ROOT / "tests" / "openai_standin.py", ROOT / "tests" / "notebooks" / "online.py",
              *(converters / f"{name}.py" for name in ("__init__", "gemma", "e5"))]
     packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions())
     blob = json.dumps([blocks, sys.version, packages, [f.read_text(encoding="utf-8") for f in files]])
@@ -152,7 +152,7 @@ def run_page(page: Path, models: dict[str, Path], tmp_path: Path) -> list[dict]:
 
 def run_blocks(blocks: list[dict], models: dict[str, Path], tmp_path: Path) -> list[dict]:
     from tests.hub_standin import HubStandIn
-    from tests.notebooks.test_online_sources import learner_env
+    from tests.notebooks.online import learner_env
     from tests.openai_standin import OpenAIStandIn
 
     repos = {"google/gemma-3-270m": models["gemma"], "intfloat/multilingual-e5-small": models["e5"]}

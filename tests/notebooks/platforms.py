@@ -30,7 +30,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name as canonical
 
 from tests.conftest import ROOT
-from tools.user_cache import cache_root, kept_json
+from tools.user_cache import cache_root, file_lock, kept_json
 
 
 @dataclass(frozen=True)
@@ -136,15 +136,17 @@ def platform_venv(platform: Platform, extra: list[str]) -> Path:
     key = hashlib.sha256("\n".join([sys.version, *requirements]).encode()).hexdigest()[:12]
     venv = cache_root() / "colab-venv" / f"{platform.name.lower()}-{key}"
     python = venv / "bin" / "python"
-    if (venv / "installed").is_file():
-        return python
-    for old in venv.parent.glob("*"):  # this platform's older environments (about 2 GB each) go
-        if old.name.startswith(f"{platform.name.lower()}-") or "-" not in old.name:
-            shutil.rmtree(old, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                           *requirements], capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"could not build the {platform.name}-versions environment:\n" + done.stderr[-3000:])
-    (venv / "installed").write_text("\n".join(requirements) + "\n")
+    # One builder at a time: `make test` runs two test processes, and both may need it.
+    with file_lock(venv.parent / f".{platform.name.lower()}.lock", what=f"the {platform.name} environment's build"):
+        if (venv / "installed").is_file():
+            return python
+        for old in venv.parent.glob("*"):  # this platform's older environments (about 2 GB each) go
+            if old.is_dir() and (old.name.startswith(f"{platform.name.lower()}-") or "-" not in old.name):
+                shutil.rmtree(old, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                               *requirements], capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"could not build the {platform.name}-versions environment:\n" + done.stderr[-3000:])
+        (venv / "installed").write_text("\n".join(requirements) + "\n")
     return python

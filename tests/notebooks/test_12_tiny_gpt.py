@@ -96,6 +96,14 @@ def test_tiny_gpt_equals_llama_and_is_causal(nb):
     assert model.lm_head.weight is model.embed.weight
 
 
+def test_hf_tokenizer_gives_the_same_ids_and_names_the_special_tokens(nb):
+    hf = nb.hf_tokenizer()
+    text = nb.chat_prompt("写一首七言绝句。") + "白日依山尽，\n黄河入海流。"
+    assert hf(text, add_special_tokens=False)["input_ids"] == nb.tokenizer.encode(text).ids
+    assert (hf.bos_token_id, hf.eos_token_id, hf.pad_token_id) == (nb.BOS_ID, nb.EOS_ID, nb.PAD_ID)
+    assert hf.decode(nb.tokenizer.encode(text).ids) == text
+
+
 def test_sample_continues_each_prompt(nb):
     model = nb.TinyGPT(len(nb.tokenizer.get_vocab()), dim=32, n_layers=1, n_heads=2, hidden=64).eval()
     answers = nb.sample(model, [nb.chat_prompt("写一首七言绝句。"), "<|bos|>"], max_new_tokens=5)
@@ -138,6 +146,7 @@ def test_follows_and_repeats(nb):
     assert nb.follows("写一首七言绝句。", four) and not nb.follows("写一首七言律诗。", four)
     assert not nb.follows("写一首七言绝句。", four.replace("黄河", "黄"))
     assert nb.repeated_characters(four) == 14 and nb.repeated_characters("春风") == 0
+    assert nb.poem_lines("\n白日依山尽黄河，\n欲穷千里目更上。\n") == ["白日依山尽黄河，", "欲穷千里目更上。"]
 
 
 # --- DPO -----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from tests.notebooks import platforms
-from tests.notebooks import test_online_sources as online
+from tests.notebooks import online
 from tests.notebooks.platforms import COLAB, PLATFORMS
 from tools import notebook_meta, notebook_runner, offline_models
 from tools.notebook_platforms import ONLINE_MODELS
@@ -147,7 +147,7 @@ def test_offline_path_runs_with_the_platforms_versions(platform, path, tmp_path)
 @pytest.mark.parametrize("stem", ONLINE)
 def test_hub_source_runs_with_the_platforms_versions(platform, stem, tmp_path):
     """What "在 Colab 中打开" and "在 Kaggle 中打开" run by default: the Hub source, through the platform's
-    own transformers, datasets and huggingface_hub, against the Hub stand-in (test_online_sources.py)."""
+    own transformers, datasets and huggingface_hub, against the Hub stand-in (tests/notebooks/online.py)."""
     python, requirements = venv(platform)
     passed, mark = online.once(f"{stem[:2]}-hub-{platform.name.lower()}", *online.case_inputs(stem), requirements)
     if passed:

@@ -50,7 +50,8 @@
       node.classList.add("math-error");
       node.title = String(error.message || error);
     }
-    node.setAttribute("data-math-done", "");
+    node.removeAttribute("data-math-queued");
+    node.setAttribute("data-math-done", "");  // rendered (or marked as an error): what the tests wait for
   }
 
   // Render in slices of about 10 ms and let the browser breathe in between: a phone
@@ -96,7 +97,7 @@
     var nodes = Array.prototype.filter.call(
       root.matches && root.matches(".arithmatex") ? [root] : root.querySelectorAll(".arithmatex"), pending);
     if (!nodes.length) return;
-    nodes.forEach(function (node) { node.removeAttribute("data-math-done"); });
+    nodes.forEach(function (node) { node.removeAttribute("data-math-done"); node.removeAttribute("data-math-queued"); });
     if (!observer) {
       katexReady().then(function () { enqueue(nodes); });
       return;
@@ -107,16 +108,18 @@
   // A safety net under the observer: once a second, formulas within 600 px of the screen that are
   // still waiting are rendered directly.  CI saw pages where the observer stopped reporting part of
   // the formulas (about one load in fifty, cause not found); this keeps them from staying source.
+  // A swept formula is marked as queued, not done, until KaTeX has rendered it.
+  var WAITING = ".arithmatex:not([data-math-done]):not([data-math-queued])";
   function sweep() {
-    if (!observer || !document.querySelector(".arithmatex:not([data-math-done])")) return;
-    var near = Array.prototype.filter.call(document.querySelectorAll(".arithmatex:not([data-math-done])"), function (node) {
+    if (!observer || !document.querySelector(WAITING)) return;
+    var near = Array.prototype.filter.call(document.querySelectorAll(WAITING), function (node) {
       var box = node.getBoundingClientRect();
       return pending(node) && box.bottom > -600 && box.top < window.innerHeight + 600;
     });
     if (!near.length) return;
-    near.forEach(function (node) { observer.unobserve(node); node.setAttribute("data-math-done", ""); });
+    near.forEach(function (node) { observer.unobserve(node); node.setAttribute("data-math-queued", ""); });
     katexReady().then(function () { enqueue(near); }, function () {
-      near.forEach(function (node) { node.removeAttribute("data-math-done"); if (observer) observer.observe(node); });
+      near.forEach(function (node) { node.removeAttribute("data-math-queued"); if (observer) observer.observe(node); });
     });
   }
   setInterval(sweep, 1000);
