@@ -314,9 +314,10 @@ def test_rag_notebook_prose_holds(executed):
     # 按句子切分时：BM25 比 E5 好得多；混合检索没有超过 BM25 单独的 MRR
     assert mrr["按句子", "BM25（jieba）"]["mrr"] > mrr["按句子", "向量（E5）"]["mrr"] + 0.05, mrr
     assert mrr["按句子", "混合（RRF）"]["mrr"] <= mrr["按句子", "BM25（jieba）"]["mrr"], mrr
-    # RAG-Fusion（每题一个改写）没有比混合检索更好，recall@1 和 MRR 更低
+    # RAG-Fusion（每题一个改写）没有比混合检索更好：recall@1、recall@3、MRR 更低，recall@5 最多差一题
+    # （1/60 ≈ 0.017，表里是两位小数）。改写随拼批而变，重新运行时会差一两题（文字里说明了）。
     deltas = {k: mrr["按句子", "RAG-Fusion"][k] - mrr["按句子", "混合（RRF）"][k] for k in ("r1", "r3", "r5", "mrr")}
-    assert max(deltas.values()) <= 0 and deltas["r1"] < 0 and deltas["mrr"] < 0, deltas
+    assert deltas["r1"] < 0 and deltas["r3"] < 0 and deltas["mrr"] < 0 and abs(deltas["r5"]) <= 0.02 + 1e-9, deltas
     # BM25 在按标题的块上最好、与按句子相差很小
     bm25 = {c: mrr[c, "BM25（jieba）"]["mrr"] for c in chunkings}
     assert max(bm25, key=bm25.get) == "按标题" and bm25["按标题"] - bm25["按句子"] <= 0.05, bm25
