@@ -510,5 +510,6 @@ def test_tiny_gpt_notebook_prose_holds(executed):
     assert train_chosen[-1] < 0 and held_chosen[-1] < train_chosen[-1], dpo          # 2. chosen 的概率也在降
     assert all(a > b for a, b in zip(repeats, repeats[1:])) and win[-1] > 50, dpo    # 3. 重字少了
     assert all(a > b for a, b in zip(form[1:], form[2:])) and all(a < b for a, b in zip(ppl, ppl[1:])), dpo
+    assert ppl[0] > 1.2 * perplexity[300], (ppl, perplexity)  # SFT 后的困惑度比预训练结束时高了一截
     assert "的 DPOTrainer 与手写的 DPO 在同一批" in text
     assert "重新加载后的 logits 与训练好的模型相同：True" in text
