@@ -116,9 +116,24 @@ def quiet_transformers():
             hf_logging.enable_progress_bar()
 
 
-def save_dequantized(gguf: Path, out: Path, marker: dict) -> None:
-    """Read a GGUF causal LM with transformers (every tensor dequantised to float32), save it
-    with its tokenizer as an ordinary checkpoint in `out`, write the marker, delete the GGUF.
+@contextlib.contextmanager
+def one_gguf_reader():
+    """transformers reads a GGUF three times (configuration, tokenizer, weights), each time through a
+    new gguf.GGUFReader that parses all the metadata again: about 25 s apiece for Qwen's 151,665-token
+    vocabulary, most of a conversion.  Within this block, readers of the same file are shared."""
+    import gguf
+
+    original = gguf.GGUFReader  # load_gguf_checkpoint imports it from the package on every call
+    gguf.GGUFReader = functools.cache(original)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader = original
+
+
+def save_dequantized(gguf: Path, out: Path, marker: dict, dtype: str = "float32") -> None:
+    """Read a GGUF causal LM with transformers (every tensor dequantised to float32), save it in
+    `dtype` with its tokenizer as an ordinary checkpoint in `out`, write the marker, delete the GGUF.
 
     transformers attaches a GGUF "quantizer" to the model it reads; the tensors are plain
     float32 by then, and with the quantizer still attached it refuses to save the model, or
@@ -126,15 +141,15 @@ def save_dequantized(gguf: Path, out: Path, marker: dict) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    with quiet_transformers():
+    with quiet_transformers(), one_gguf_reader():
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
         model.hf_quantizer = None
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
-        model.save_pretrained(out)
+        model.to(getattr(torch, dtype)).save_pretrained(out)
         tokenizer.save_pretrained(out)
-    (out / MARKER).write_text(json.dumps({**marker, "dtype": "float32"}, indent=2) + "\n", encoding="utf-8")
+    (out / MARKER).write_text(json.dumps({**marker, "dtype": dtype}, indent=2) + "\n", encoding="utf-8")
     gguf.unlink()
 
 

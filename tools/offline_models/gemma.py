@@ -12,7 +12,7 @@ CONVERTED_FROM recording the GGUF's sha256.
 
 How: the parts are concatenated into one GGUF file in a temporary directory;
 transformers (5.x) reads it with `from_pretrained(..., gguf_file=...)`, which
-dequantises every tensor to float32 (this takes about 3 minutes on 2 CPU
+dequantises every tensor to float32 (this takes about a minute on 2 CPU
 cores, so it is done once and cached), and `save_dequantized` (in
 tools/offline_models/__init__.py, shared with qwen.py) saves it as an ordinary
 checkpoint without the GGUF "quantizer" transformers attaches.  The result is written to a temporary sibling directory and renamed into place
@@ -70,7 +70,7 @@ def convert(target: Path) -> None:
 
 def ensure(models_dir: Path, log=print) -> Path:
     """Return models_dir / "gemma-3-270m", converting only when missing or incomplete, verified."""
-    return ensure_model(models_dir, NAME, is_complete, convert, "about 3 minutes", log=log)
+    return ensure_model(models_dir, NAME, is_complete, convert, "about a minute", log=log)
 
 
 if __name__ == "__main__":

