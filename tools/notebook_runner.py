@@ -352,6 +352,26 @@ def _check_outputs(nb: nbformat.NotebookNode, name: str) -> None:
                 "(df.head(), a few examples) instead of everything.")
 
 
+def inject_parameters(nb: nbformat.NotebookNode, parameters: dict, name: str) -> None:
+    """Papermill's convention: a cell tagged `injected-parameters` that reassigns `parameters`, right
+    after the cell tagged `parameters`, which must assign each of them (else a typo would go unnoticed)."""
+    import ast
+
+    found = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if len(found) != 1:
+        raise NotebookError(f"{name}: {len(found)} cells are tagged `parameters`; exactly one is needed to set "
+                            f"{', '.join(parameters)}")
+    assigned = {t.id for node in ast.walk(ast.parse(nb.cells[found[0]].source)) if isinstance(node, ast.Assign)
+                for t in node.targets if isinstance(t, ast.Name)}
+    unknown = sorted(set(parameters) - assigned)
+    if unknown:
+        raise NotebookError(f"{name}: its `parameters` cell does not assign {', '.join(unknown)}")
+    lines = [f"{key} = {value!r}" for key, value in parameters.items()]
+    cell = nbformat.v4.new_code_cell("# Injected parameters\n" + "\n".join(lines),
+                                     metadata={"tags": ["injected-parameters"]})
+    nb.cells.insert(found[0] + 1, cell)
+
+
 def _kernel_manager(scratch: Path, python: str | None = None):
     """A kernel talking over local sockets in `scratch` (no TCP, so no unencrypted-TCP warning);
     with `python`, an ipykernel of that interpreter (another virtual environment) instead of ours."""
@@ -376,9 +396,11 @@ def _kernel_manager(scratch: Path, python: str | None = None):
 
 
 def execute(notebook: Notebook, out_path: Path, log=print, python: str | None = None,
-            kernel_env: dict | None = None) -> dict:
+            kernel_env: dict | None = None, parameters: dict | None = None) -> dict:
     """Execute `notebook` top to bottom in a fresh kernel; write the executed copy to `out_path`.
     `python`: run the kernel with that interpreter (tests/notebooks/test_platforms.py).
+    `parameters`: values for names its `parameters` cell assigns (inject_parameters), e.g. fewer training
+    steps for a test of the code path; the site's executions use the notebook's own values.
     `kernel_env`: instead of KERNEL_ENV and the offline models, this environment on top of ours
     without any HF_*, TRANSFORMERS_*, LLM_ROADMAP_* or PYTHONPATH variable (tests of the Hub paths)."""
     from nbclient import NotebookClient
@@ -386,6 +408,8 @@ def execute(notebook: Notebook, out_path: Path, log=print, python: str | None = 
 
     name = notebook.path.name
     nb = nbformat.from_dict(json.loads(json.dumps(notebook.nb)))  # a copy: the source stays clean
+    if parameters:
+        inject_parameters(nb, parameters, name)
     limit, budget = notebook.limit_seconds, notebook.budget_seconds
     before = _snapshot(ROOT)
     scratch = Path(tempfile.mkdtemp(prefix=f"llm-roadmap-{notebook.stem}-"))

@@ -174,3 +174,23 @@ plt.show()""", "print(1)")
     figures = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert [f.metadata.get("alt") for f in figures] == ["图：训练损失；横轴：步数，纵轴：准确率"]
     assert nb.cells[1].execution_count == 1  # the runner's set-up is not counted
+
+
+def test_parameters_replace_the_values_of_the_parameters_cell(tmp_path):
+    """Papermill's convention: the injected cell comes right after the tagged one, so later cells see it."""
+    notebook = make(tmp_path, "STEPS = 300\nRATE = 0.1", "print(STEPS * RATE)")
+    notebook.nb.cells[1].metadata["tags"] = ["parameters"]
+    out = tmp_path / "out" / "executed.ipynb"
+    notebook_runner.execute(notebook, out, log=lambda *_: None, parameters={"STEPS": 20})
+    executed = nbformat.read(out, as_version=4)
+    assert executed.cells[2].metadata.tags == ["injected-parameters"] and text_of(executed).strip() == "2.0"
+    assert "injected-parameters" not in str(notebook.nb)  # the notebook itself is left as it was
+
+
+def test_parameters_need_one_tagged_cell_that_assigns_them():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("STEPS = 300")])
+    with pytest.raises(NotebookError, match="0 cells are tagged `parameters`"):
+        notebook_runner.inject_parameters(nb, {"STEPS": 3}, "x.ipynb")
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    with pytest.raises(NotebookError, match="does not assign STEP$"):
+        notebook_runner.inject_parameters(nb, {"STEP": 3}, "x.ipynb")
