@@ -16,8 +16,12 @@ before downloading any weights (the stand-in then serves the real model's config
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -128,8 +132,6 @@ def tiny_copy(source: Path, target: Path, layers=2, hidden=64, heads=2) -> Path:
     """A model of the same architecture and tokenizer as `source`, with 2 small layers and random
     weights (seeded): what a path test needs (every request, every cell) at a fraction of the time.
     The results are meaningless; the site build runs the real offline models."""
-    import shutil
-
     import torch
     from transformers import AutoConfig, AutoModel
 
@@ -160,27 +162,32 @@ def _model_class(config):
     return getattr(transformers, config.architectures[0])
 
 
+_TINY_MODELS = Path(tempfile.mkdtemp(prefix="llm-roadmap-tiny-models-"))
+atexit.register(shutil.rmtree, _TINY_MODELS, True)
+
+
+@functools.cache
+def tiny(name: str) -> Path:
+    """The tiny copy of offline model `name`, made once per test process (the stand-in only reads it):
+    each online run used to verify the 2.4 GB model and write its copy again, about 6 s a run."""
+    return tiny_copy(offline_models.ensure_all(names=[name])[name], _TINY_MODELS / name)
+
+
 def served(stem, tmp_path) -> dict:
     """What the stand-in serves for a whole run of a notebook's online source: tiny copies of this
     project's offline models under the real names, so the GPU configuration runs fast on this CPU."""
     if stem.startswith("03"):  # multilingual-e5-small's architecture as bert-base-chinese, a small ChnSentiCorp
-        e5 = tiny_copy(offline_models.ensure_all(names=["e5"])["e5"], tmp_path / "tiny-e5")
         data = chnsenticorp(tmp_path / "chnsenticorp", {"train": 240, "validation": 60, "test": 60})
-        return {"model": {"google-bert/bert-base-chinese": e5, "tiansz/bert-base-chinese": e5},
+        return {"model": {"google-bert/bert-base-chinese": tiny("e5"), "tiansz/bert-base-chinese": tiny("e5")},
                 "dataset": {"lansinuote/ChnSentiCorp": data}}
     if stem.startswith(("04", "05", "10")):  # Qwen2.5-Instruct's architecture, tokenizer and chat template (Coder's copy)
-        qwen = tiny_copy(offline_models.ensure_all(names=["qwen"])["qwen"], tmp_path / "tiny-qwen")
-        return {"model": {"Qwen/Qwen2.5-0.5B-Instruct": qwen}}
+        return {"model": {"Qwen/Qwen2.5-0.5B-Instruct": tiny("qwen")}}
     if stem.startswith(("08", "11")):  # multilingual-e5-small for the vectors, the tiny Qwen2.5-Coder for generation
-        e5 = tiny_copy(offline_models.ensure_all(names=["e5"])["e5"], tmp_path / "tiny-e5")
-        qwen = tiny_copy(offline_models.ensure_all(names=["qwen"])["qwen"], tmp_path / "tiny-qwen")
-        return {"model": {"intfloat/multilingual-e5-small": e5, "Qwen/Qwen2.5-0.5B-Instruct": qwen}}
+        return {"model": {"intfloat/multilingual-e5-small": tiny("e5"), "Qwen/Qwen2.5-0.5B-Instruct": tiny("qwen")}}
     if stem.startswith("09"):  # the tiny Qwen2.5-Coder as both models: the tokenizer and chat template they share
-        qwen = tiny_copy(offline_models.ensure_all(names=["qwen"])["qwen"], tmp_path / "tiny-qwen")
-        return {"model": {"Qwen/Qwen2.5-0.5B-Instruct": qwen, "Qwen/Qwen2.5-1.5B-Instruct": qwen}}
+        return {"model": {"Qwen/Qwen2.5-0.5B-Instruct": tiny("qwen"), "Qwen/Qwen2.5-1.5B-Instruct": tiny("qwen")}}
     if stem.startswith("07"):  # Qwen2.5's architecture (biased projections, no q/k norm) for the hand-written cache
-        qwen = tiny_copy(offline_models.ensure_all(names=["qwen"])["qwen"], tmp_path / "tiny-qwen")
-        return {"model": {"Qwen/Qwen2.5-0.5B": qwen}}
+        return {"model": {"Qwen/Qwen2.5-0.5B": tiny("qwen")}}
     raise ValueError(f"no online models for {stem}")
 
 

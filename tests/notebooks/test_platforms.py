@@ -4,6 +4,7 @@ for how each platform is stood in for here (its published package list, its Pyth
 a virtual environment of its versions).
 """
 
+import functools
 import re
 
 import nbformat
@@ -91,15 +92,43 @@ def installs(path, platform):
     return list(dict.fromkeys(pip_specs(path, platform) + offline))
 
 
+def changes(platform, installed):
+    there = platforms.versions(platform)
+    return [f"{n} {there[platforms.canonical(n)]} → {v}" for n, v in installed
+            if platforms.canonical(n) in there and there[platforms.canonical(n)] != v]
+
+
+@functools.cache
+def resolved_together(platform):
+    """What every notebook's installs resolve to at once, or None when they do not resolve together.
+    If they do, each notebook's own installs do too (the joint solution, cut down to them, is one), so
+    one pip resolution per platform stands for all of them (about 8 s each on a cold pip cache)."""
+    try:
+        installed = platforms.dry_run(platform, sorted({s for p in NOTEBOOKS for s in installs(p, platform)}))
+    except AssertionError:
+        return None
+    return None if changes(platform, installed) else installed
+
+
 @pytest.mark.parametrize("platform, path", [(pl, p) for pl in PLATFORMS for p in NOTEBOOKS if installs(p, pl)],
                          ids=lambda v: getattr(v, "stem", getattr(v, "name", "")))
 def test_installing_changes_no_package_of_the_platform(platform, path):
-    """pip resolves those installs with the platform's Python and every preinstalled package held fixed."""
-    there = platforms.versions(platform)
-    installed = platforms.dry_run(platform, installs(path, platform))
-    changed = [f"{n} {there[platforms.canonical(n)]} → {v}" for n, v in installed
-               if platforms.canonical(n) in there and there[platforms.canonical(n)] != v]
+    """pip resolves those installs with the platform's Python and every preinstalled package held fixed
+    (all notebooks' installs at once; when that fails, this notebook's alone, to name the culprit)."""
+    if resolved_together(platform) is not None:
+        return
+    changed = changes(platform, platforms.dry_run(platform, installs(path, platform)))
     assert not changed, f"{path.name} would change {platform.name}'s {changed}"
+
+
+def test_when_the_installs_do_not_resolve_together_each_notebook_is_checked_alone(monkeypatch):
+    import tests.notebooks.test_platforms as this
+
+    path = next(p for p in NOTEBOOKS if installs(p, COLAB))
+    monkeypatch.setattr(this, "resolved_together", lambda platform: None)
+    monkeypatch.setattr(platforms, "dry_run", lambda platform, specs: [("pandas", "9.9.9")])
+    with pytest.raises(AssertionError, match=rf"{path.name} would change Colab's \['pandas [0-9.]+ → 9.9.9'\]"):
+        test_installing_changes_no_package_of_the_platform(COLAB, path)
 
 
 def test_the_check_catches_an_upgrade_of_a_platform_package():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
+import time
 
 import pytest
 
@@ -61,3 +64,66 @@ def test_damaged_model_is_caught_naming_the_folder_to_delete(tmp_path):
     (target / "model.safetensors").write_bytes(b"\1" * 4096)  # same size, other bytes
     with pytest.raises(offline_models.ModelError, match="sha256 differs"):
         offline_models.verify(target)
+
+
+def test_a_settled_folder_is_hashed_once_per_process_and_a_rewritten_file_again(tmp_path, monkeypatch):
+    target = tmp_path / "model"
+    with staging_dir(target) as out:
+        (out / "model.safetensors").write_bytes(b"\0" * 4096)
+    an_hour_ago = time.time() - 3600
+    os.utime(target / "model.safetensors", (an_hour_ago, an_hour_ago))  # settled: written long ago
+    hashed = []
+    monkeypatch.setattr(offline_models, "sha256_file", lambda path: hashed.append(path.name) or real_sha256(path))
+    offline_models.verify(target)
+    offline_models.verify(target)
+    assert hashed == ["model.safetensors"]
+    (target / "model.safetensors").write_bytes(b"\1" * 4096)  # same size, new bytes, a new modification time
+    with pytest.raises(offline_models.ModelError, match="sha256 differs"):
+        offline_models.verify(target)
+
+
+real_sha256 = offline_models.sha256_file
+
+FAKE_CONVERTER = '''
+import os, time
+from pathlib import Path
+NAME = "{name}"
+def is_complete(target):
+    return (target / "pid").is_file()
+def ensure(models_dir, log=print):
+    target = Path(models_dir) / NAME
+    if not is_complete(target):
+        target.mkdir(parents=True)
+        (target / "started").touch()
+        if NAME == "broken":
+            raise RuntimeError("the packaged file is damaged")
+        others = [p for p in Path(models_dir).glob("*") if p != target]
+        deadline = time.monotonic() + 60
+        while not any((p / "started").is_file() for p in others) and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the other conversion runs too: they run at once, or this one times out
+            others = [p for p in Path(models_dir).glob("*") if p != target]
+        (target / "pid").write_text(str(os.getpid()))
+    return target
+'''
+
+
+def fake_converters(folder, names):
+    for name in names:
+        (folder / f"fake_{name}.py").write_text(FAKE_CONVERTER.format(name=name), encoding="utf-8")
+    return [importlib.import_module(f"fake_{name}") for name in names]
+
+
+def test_conversions_run_at_once_in_their_own_processes(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    modules = fake_converters(tmp_path, ["a", "b"])
+    offline_models.convert_in_parallel(modules, tmp_path / "models", log=lambda message: None, processes=2)
+    pids = {(tmp_path / "models" / name / "pid").read_text() for name in ("a", "b")}  # written once both had started
+    assert len(pids) == 2 and str(os.getpid()) not in pids
+    offline_models.convert_in_parallel(modules, tmp_path / "models", log=pytest.fail, processes=2)  # nothing left
+
+
+def test_a_failed_conversion_stops_the_build_with_its_error(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    modules = fake_converters(tmp_path, ["c", "broken"])
+    with pytest.raises(RuntimeError, match="the packaged file is damaged"):
+        offline_models.convert_in_parallel(modules, tmp_path / "models", log=lambda message: None, processes=2)
