@@ -34,7 +34,6 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -503,29 +502,6 @@ def _prune(notebook: Notebook, keep: Path) -> None:
         old.unlink(missing_ok=True)
 
 
-def libraries_to_warm(notebooks: list[Notebook]) -> list[str]:
-    """The installed (non-standard-library) top-level modules the notebooks import, and the kernel's."""
-    mapping = _module_distributions()
-    return sorted({m for notebook in notebooks for m in imported_modules(notebook.nb) if m in mapping}
-                  | {"ipykernel", "matplotlib_inline"})
-
-
-def warm_imports(notebooks: list[Notebook], log=print) -> None:
-    """Import every library the notebooks use once, in a process of the kernel's Python, before any is
-    timed.  The Makefile installs without compiling bytecode (most modules of torch and transformers are
-    never imported), so the first import of a library compiles its modules: 7 s of notebook 02's time in
-    one cold run, which belongs to no notebook in particular."""
-    modules = libraries_to_warm(notebooks)
-    code = ("import importlib\n"
-            f"for name in {modules!r}:\n"
-            "    try:\n        importlib.import_module(name)\n"
-            "    except Exception:\n        pass  # e.g. a library that needs a GPU: its notebook reports it\n")
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-c", code], env={**os.environ, **KERNEL_ENV}, capture_output=True, timeout=900)
-    log(f"imported the notebooks' {len(modules)} libraries once, before timing any notebook "
-        f"({time.monotonic() - started:.0f} s)")
-
-
 def execute_all(notebooks: list[Notebook] | None = None, force: bool = False, execute_stale: bool = True,
                 log=print) -> list[Result]:
     """Execute the notebooks whose inputs changed.  With execute_stale=False nothing runs:
@@ -544,8 +520,6 @@ def execute_all(notebooks: list[Notebook] | None = None, force: bool = False, ex
     needed_models = sorted({m for r in todo for m in r.notebook.models})
     if needed_models:
         offline_models.ensure_all(names=needed_models, log=log)
-    if todo:
-        warm_imports([r.notebook for r in todo], log=log)
     for number, result in enumerate(todo, start=1):
         notebook = result.notebook
         log(f"[{number}/{len(todo)}] executing {notebook.path.name} (budget {notebook.budget_seconds} s, "

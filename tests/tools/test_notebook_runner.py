@@ -194,13 +194,3 @@ def test_parameters_need_one_tagged_cell_that_assigns_them():
     nb.cells[0].metadata["tags"] = ["parameters"]
     with pytest.raises(NotebookError, match="does not assign STEP$"):
         notebook_runner.inject_parameters(nb, {"STEP": 3}, "x.ipynb")
-
-
-def test_warming_imports_the_installed_libraries_the_notebooks_use_in_another_process(tmp_path):
-    """Before any notebook is timed, every library they import is imported once (compiling its bytecode,
-    which the Makefile's install leaves to the first import); the standard library is left out."""
-    notebook = make(tmp_path, "import math, json\nimport numpy as np\nfrom nbformat import v4\n")
-    assert notebook_runner.libraries_to_warm([notebook]) == ["ipykernel", "matplotlib_inline", "nbformat", "numpy"]
-    messages = []
-    notebook_runner.warm_imports([notebook], log=messages.append)
-    assert messages and messages[0].startswith("imported the notebooks' 4 libraries once")
