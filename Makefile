@@ -1,7 +1,7 @@
 # The two commands of the README:  make serve  and  make test.
-# Every target creates or refreshes .venv from the pinned requirements first (--no-compile: Python
-# compiles a module when it is first imported; compiling all of torch and transformers at install
-# took 52 of the 127 s of a fresh install here, most of it for modules nothing imports).
+# Every target creates or refreshes .venv from the pinned requirements first (with pip's bytecode
+# compilation: the build machines set PYTHONDONTWRITEBYTECODE, so a module installed uncompiled is
+# compiled again on every import, in every kernel).
 #
 # The build has two stages (tools/README.md):
 #   1. python -m tools.prebuild   convert offline models, execute changed notebooks,
@@ -18,7 +18,7 @@ $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-compile -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
 serve: $(STAMP)          ## preview at http://127.0.0.1:8000; executes no notebook, keeps serving while a build is broken
