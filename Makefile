@@ -1,7 +1,9 @@
 # The two commands of the README:  make serve  and  make test.
-# Every target creates or refreshes .venv from the pinned requirements first (with pip's bytecode
-# compilation: the build machines set PYTHONDONTWRITEBYTECODE, so a module installed uncompiled is
-# compiled again on every import, in every kernel).
+# Every target creates or refreshes .venv from the pinned requirements first.  pip does not compile
+# the 22,000 installed modules (two of the three minutes of a cold install); Python compiles the
+# 4,000 that are imported on first use and keeps them.  The build machines set PYTHONDONTWRITEBYTECODE,
+# which would make every process compile them again, so a .pth file in the venv turns writing back on
+# for this venv's interpreter (tools/README.md, "Bytecode").
 #
 # The build has two stages (tools/README.md):
 #   1. python -m tools.prebuild   convert offline models, execute changed notebooks,
@@ -14,11 +16,12 @@ STAMP  := $(VENV)/.requirements-installed
 
 .PHONY: serve test test-fast build notebooks screenshots lighthouse clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt tools/write_bytecode.py
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-compile -r requirements.txt
+	$(BIN)/python -m tools.write_bytecode
 	touch $@
 
 serve: $(STAMP)          ## preview at http://127.0.0.1:8000; executes no notebook, keeps serving while a build is broken

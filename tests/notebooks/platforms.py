@@ -30,6 +30,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name as canonical
 
 from tests.conftest import ROOT
+from tools import write_bytecode
 from tools.user_cache import cache_root, file_lock, kept_json
 
 
@@ -130,6 +131,51 @@ def venv_requirements(platform: Platform, extra: list[str]) -> list[str]:
     return [f"torch=={pins['torch']}"] + [f"{n}=={colab.get(n, pins.get(n))}" for n in dict.fromkeys(wanted)]
 
 
+def installed_versions(names) -> dict[str, str]:
+    """{canonical name: version} installed here (the project's side of a comparison), for `names`."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in names:
+        try:
+            found[canonical(name)] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+def outside(middle: dict[str, str], low: dict[str, str], high: dict[str, str]) -> list[str]:
+    """The packages whose version in `middle` is neither one of their versions in `low` and `high` (two sets
+    of versions the notebooks run with) nor between them; a package that only one of them has must match it."""
+    from packaging.version import Version
+
+    out = []
+    for name, version in middle.items():
+        ends = sorted(Version(v[name]) for v in (low, high) if name in v)
+        if not ends or not ends[0] <= Version(version) <= ends[-1]:
+            out.append(f"{name} {version} (tested: {', '.join(sorted({low.get(name, '-'), high.get(name, '-')}))})")
+    return out
+
+
+def platforms_to_run(extra: list[str]) -> list[Platform]:
+    """The platforms whose environment the notebooks run in.  The notebooks run with this project's versions
+    (the site build) and with Colab's; Kaggle's run is needed only when one of its versions of the notebooks'
+    packages lies outside those two ends.  Today each of Kaggle's lies between them (same transformers,
+    tokenizers and peft as Colab; newer datasets, numpy, pandas … than Colab, older than the project), so
+    its ten runs would test nothing the two ends do not: about 10 minutes of a cold run on two cores."""
+    names = [canonical(n) for n in NOTEBOOK_PACKAGES + extra]
+    project = {**installed_versions(names), **{n: v for n, v in project_pins().items() if n in names}}
+
+    def used(platform):  # what platform_venv() installs: the platform's version, else the project's pin
+        return {n: versions(platform).get(n, project.get(n)) for n in names if n in versions(platform) or n in project}
+
+    tested = [COLAB]
+    for platform in PLATFORMS[1:]:
+        if outside(used(platform), used(COLAB), project):
+            tested.append(platform)
+    return tested
+
+
 def platform_venv(platform: Platform, extra: list[str]) -> Path:
     """The interpreter of a cached virtual environment with venv_requirements(platform, extra) installed."""
     requirements = venv_requirements(platform, extra)
@@ -145,8 +191,9 @@ def platform_venv(platform: Platform, extra: list[str]) -> Path:
                 shutil.rmtree(old, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                               *requirements], capture_output=True, text=True)
+                               "--no-compile", *requirements], capture_output=True, text=True)
         if done.returncode:
             raise RuntimeError(f"could not build the {platform.name}-versions environment:\n" + done.stderr[-3000:])
+        write_bytecode.enable(python)  # compiled on first import instead (tools/write_bytecode.py)
         (venv / "installed").write_text("\n".join(requirements) + "\n")
     return python

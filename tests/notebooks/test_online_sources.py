@@ -30,8 +30,9 @@ def test_03_with_the_real_bert_base_stops_on_a_cpu_before_downloading_weights(so
     assert "T4 GPU" in message and 'SOURCE 改成 "offline"' in message, message[-3000:]
 
 
-# The Hub source runs with Colab's and Kaggle's versions (test_platforms.py), where "auto" picks it; with
-# this project's versions tests/notebooks/test_hub_standin.py loads a model and a dataset by their Hub names.
+# The Hub source runs with Colab's versions (and Kaggle's when they are not covered: test_platforms.py),
+# where "auto" picks it; with this project's versions tests/notebooks/test_hub_standin.py loads a model and
+# a dataset by their Hub names.
 # ModelScope is what a laptop in mainland China uses, with this project's versions: it runs here.
 @pytest.mark.slow
 @pytest.mark.parametrize("stem", [stem for stem, (_, kind, _) in ONLINE_MODELS.items() if kind == "causal-lm"])

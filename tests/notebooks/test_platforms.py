@@ -141,7 +141,20 @@ def test_the_check_catches_an_upgrade_of_a_platform_package():
 # 02) and the Hub source of the others (further down, with tiny models: every line of their code meets
 # the platform's versions but the few that load the offline model).  Their offline path on a platform
 # needs a clone of this repository; running it with the real models here took 6 minutes per change.
-OFFLINE_RUNS = [(platform, path) for platform in PLATFORMS for path in NOTEBOOKS if path.stem not in ONLINE]
+OFFLINE = [path for path in NOTEBOOKS if path.stem not in ONLINE]
+
+
+def extra_packages(platform):
+    """Installed in the platform's environment besides NOTEBOOK_PACKAGES: the packages that ship the offline
+    data of the notebooks run offline there, and those the notebooks' first cells install there."""
+    shipped = {n for p in OFFLINE for n in notebook_meta.load(p).packages}
+    installed = {spec.partition("==")[0] for p in NOTEBOOKS for spec in pip_specs(p, platform)}
+    return sorted(shipped | installed)
+
+
+# Colab's, and Kaggle's only when one of its versions is not between Colab's and the project's (platforms.py).
+RUN_ON = platforms.platforms_to_run(sorted({n for pl in PLATFORMS for n in extra_packages(pl)}))
+OFFLINE_RUNS = [(platform, path) for platform in RUN_ON for path in OFFLINE]
 # Fewer training steps where the offline path is mostly PyTorch training: the platform environments have
 # this project's torch (platforms.py), so the steps left out run in the site build with that same torch,
 # while every cell still meets the platform's pandas, tokenizers, matplotlib …  Values go into the
@@ -151,14 +164,28 @@ OFFLINE_RUNS = [(platform, path) for platform in PLATFORMS for path in NOTEBOOKS
 SCALED_DOWN = {"12-tiny-chinese-gpt": {"PRETRAIN_STEPS": 150, "SFT_STEPS": 100, "DPO_STEPS": 6}}
 
 
+def test_a_version_between_two_tested_ones_is_inside():
+    colab, project = {"a": "1.0", "b": "2.0", "c": "3.0"}, {"a": "2.0", "b": "2.0", "c": "1.0"}
+    assert platforms.outside({"a": "1.5", "b": "2.0", "c": "2.9"}, colab, project) == []
+    assert platforms.outside({"a": "2.1", "b": "1.9", "d": "1"}, colab, project) == [
+        "a 2.1 (tested: 1.0, 2.0)", "b 1.9 (tested: 2.0)", "d 1 (tested: -)"]
+    # httpx: the platforms have it, the project has httpx2 instead; Kaggle's is Colab's, which runs
+    assert platforms.outside({"e": "0.28.1"}, {"e": "0.28.1"}, {}) == []
+    assert platforms.outside({"e": "0.28.2"}, {"e": "0.28.1"}, {}) == ["e 0.28.2 (tested: -, 0.28.1)"]
+
+
+def test_kaggle_runs_when_one_of_its_versions_is_outside_colabs_and_the_projects(monkeypatch):
+    extra = extra_packages(COLAB)
+    assert platforms.platforms_to_run(extra) == RUN_ON
+    real = platforms.versions
+    older = {"pandas": "1.5.3"}  # older than Colab's
+    monkeypatch.setattr(platforms, "versions", lambda p: {**real(p), **(older if p.name == "Kaggle" else {})})
+    assert [p.name for p in platforms.platforms_to_run(extra)] == ["Colab", "Kaggle"]
+
+
 def venv(platform):
-    """One environment per platform for all notebooks, with the packages that ship the offline data
-    of the notebooks run offline there and those the notebooks' first cells install there; and its
-    requirements, for cache keys."""
-    offline = {path for _, path in OFFLINE_RUNS}
-    shipped = {n for p in offline for n in notebook_meta.load(p).packages}
-    installed = {spec.partition("==")[0] for p in NOTEBOOKS for spec in pip_specs(p, platform)}  # what first cells install there
-    python = platforms.platform_venv(platform, sorted(shipped | installed))
+    """One environment per platform for all notebooks (extra_packages); and its requirements, for cache keys."""
+    python = platforms.platform_venv(platform, extra_packages(platform))
     return python, (python.parent.parent / "installed").read_text()
 
 
@@ -180,7 +207,7 @@ def test_offline_path_runs_with_the_platforms_versions(platform, path, tmp_path)
 
 
 @pytest.mark.slow
-@by_name
+@pytest.mark.parametrize("platform", RUN_ON, ids=lambda p: p.name)
 @pytest.mark.parametrize("stem", ONLINE)
 def test_hub_source_runs_with_the_platforms_versions(platform, stem, tmp_path):
     """What "在 Colab 中打开" and "在 Kaggle 中打开" run by default: the Hub source, through the platform's
