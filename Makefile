@@ -3,7 +3,7 @@
 # the 22,000 installed modules (two of the three minutes of a cold install); Python compiles the
 # 4,000 that are imported on first use and keeps them.  The build machines set PYTHONDONTWRITEBYTECODE,
 # which would make every process compile them again, so a .pth file in the venv turns writing back on
-# for this venv's interpreter (tools/README.md, "Bytecode").
+# for this venv's interpreter (tools/write_bytecode.py).
 #
 # The build has two stages (tools/README.md):
 #   1. python -m tools.prebuild   convert offline models, execute changed notebooks,

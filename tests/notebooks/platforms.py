@@ -162,7 +162,8 @@ def platforms_to_run(extra: list[str]) -> list[Platform]:
     (the site build) and with Colab's; Kaggle's run is needed only when one of its versions of the notebooks'
     packages lies outside those two ends.  Today each of Kaggle's lies between them (same transformers,
     tokenizers and peft as Colab; newer datasets, numpy, pandas … than Colab, older than the project), so
-    its ten runs would test nothing the two ends do not: about 10 minutes of a cold run on two cores."""
+    its 12 runs and its environment (about 600 worker-seconds, 5 minutes of a cold run on two cores) are
+    left out.  What that misses: combinations of versions neither end has."""
     names = [canonical(n) for n in NOTEBOOK_PACKAGES + extra]
     project = {**installed_versions(names), **{n: v for n, v in project_pins().items() if n in names}}
 
