@@ -8,6 +8,10 @@ PYTHONDONTWRITEBYTECODE is set, as it is on the build machines: there, every pro
 torch and transformers again (about 14 s).  A `.pth` file in site-packages runs one line when the
 interpreter starts; this one turns writing back on for that environment only.
 
+pip compiles in silence; Python compiling on import reports what it finds in a third-party module, such as
+jieba's invalid escape sequences (a SyntaxWarning from Python 3.12, which a notebook would show under the
+cell that imports it).  The same line hides that one message for modules under site-packages, as pip did.
+
     python -m tools.write_bytecode [PYTHON]     # default: the running interpreter's environment
 """
 
@@ -16,7 +20,8 @@ import sys
 from pathlib import Path
 
 NAME = "llm_roadmap_write_bytecode.pth"
-LINE = "import sys; sys.dont_write_bytecode = False\n"
+LINE = ("import sys, warnings; sys.dont_write_bytecode = False; "
+        "warnings.filterwarnings('ignore', 'invalid escape sequence', module=r'.*[\\\\/]site-packages[\\\\/]')\n")
 
 
 def enable(python: str | Path = sys.executable) -> Path:
