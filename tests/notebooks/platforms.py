@@ -168,7 +168,8 @@ def platforms_to_run(extra: list[str]) -> list[Platform]:
     project = {**installed_versions(names), **{n: v for n, v in project_pins().items() if n in names}}
 
     def used(platform):  # what platform_venv() installs: the platform's version, else the project's pin
-        return {n: versions(platform).get(n, project.get(n)) for n in names if n in versions(platform) or n in project}
+        there = versions(platform)
+        return {n: there.get(n, project.get(n)) for n in names if n in there or n in project}
 
     tested = [COLAB]
     for platform in PLATFORMS[1:]:

@@ -153,7 +153,8 @@ def extra_packages(platform):
 
 
 # Colab's, and Kaggle's only when one of its versions is not between Colab's and the project's (platforms.py).
-RUN_ON = platforms.platforms_to_run(sorted({n for pl in PLATFORMS for n in extra_packages(pl)}))
+EXTRA = sorted({n for pl in PLATFORMS for n in extra_packages(pl)})
+RUN_ON = platforms.platforms_to_run(EXTRA)
 OFFLINE_RUNS = [(platform, path) for platform in RUN_ON for path in OFFLINE]
 # Fewer training steps where the offline path is mostly PyTorch training: the platform environments have
 # this project's torch (platforms.py), so the steps left out run in the site build with that same torch,
@@ -175,12 +176,11 @@ def test_a_version_between_two_tested_ones_is_inside():
 
 
 def test_kaggle_runs_when_one_of_its_versions_is_outside_colabs_and_the_projects(monkeypatch):
-    extra = extra_packages(COLAB)
-    assert platforms.platforms_to_run(extra) == RUN_ON
+    assert platforms.platforms_to_run(EXTRA) == RUN_ON
     real = platforms.versions
     older = {"pandas": "1.5.3"}  # older than Colab's
     monkeypatch.setattr(platforms, "versions", lambda p: {**real(p), **(older if p.name == "Kaggle" else {})})
-    assert [p.name for p in platforms.platforms_to_run(extra)] == ["Colab", "Kaggle"]
+    assert [p.name for p in platforms.platforms_to_run(EXTRA)] == ["Colab", "Kaggle"]
 
 
 def venv(platform):

@@ -33,18 +33,25 @@ def page(browser):
     context.close()
 
 
-@pytest.fixture()
-def hosted(browser, site):
-    """A page whose requests to SITE_URL are answered from the built hosted variant."""
-    context = real_address_context(browser, site.online)
+def hosted_page(browser, root):
+    """A page in a new context whose requests to SITE_URL are answered from `root`; it records what the
+    address refused (`page.address.foreign`), page errors and failed requests (close `page.context`)."""
+    context = real_address_context(browser, root)
     page = context.new_page()
     page.address = context.address
     page.errors, page.failed = [], []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     # kept for the failure message: a formula left as source may follow a failed download
     page.on("requestfailed", lambda r: page.failed.append(f"{r.url} ({r.failure})"))
+    return page
+
+
+@pytest.fixture()
+def hosted(browser, site):
+    """A page whose requests to SITE_URL are answered from the built hosted variant."""
+    page = hosted_page(browser, site.online)
     yield page
-    context.close()
+    page.context.close()
 
 
 COPIED = ["docs", "notebooks", "includes", "overrides", "tools", "mkdocs.yml", "mkdocs-offline.yml",

@@ -9,7 +9,7 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.site.conftest import SITE_URL, real_address_context
+from tests.site.conftest import SITE_URL, hosted_page, real_address_context
 from tests.site.test_bad_input import build
 from tests.site.html import html_files, soup
 
@@ -166,12 +166,10 @@ def test_every_hosted_page_is_light_at_first_and_renders_whole(browser, site):
     the search index waits for search, KaTeX and mermaid for a formula or diagram near the screen.
     Then, scrolled through, every formula and diagram renders and each code block has a copy button."""
     heavy, problems, errors, foreign, failed = {}, {}, {}, [], []
-    pages = pages_of(site.online, offline=False)
-    for path in pages:
+    for path in pages_of(site.online, offline=False):
         rel = path.relative_to(site.online).as_posix()
-        context = real_address_context(browser, site.online)
-        page = context.new_page()
-        sizes, page_errors = {}, []
+        page = hosted_page(browser, site.online)
+        sizes = {}
 
         def record(response, sizes=sizes):
             try:
@@ -180,9 +178,6 @@ def test_every_hosted_page_is_light_at_first_and_renders_whole(browser, site):
                 pass
 
         page.on("response", record)
-        page.on("pageerror", lambda e, page_errors=page_errors: page_errors.append(str(e)))
-        # kept for the failure message: a formula left as source may follow a failed download
-        page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
         page.goto(SITE_URL + re.sub(r"index\.html$", "", rel), wait_until="networkidle")
         page.wait_for_timeout(300)
         first_view = dict(sizes)
@@ -191,10 +186,11 @@ def test_every_hosted_page_is_light_at_first_and_renders_whole(browser, site):
             heavy[rel] = (f"{sum(first_view.values()) // 1024} KB: "
                           + ", ".join(f"{u.rsplit('/', 1)[-1]} {n // 1024} KB" for u, n in biggest))
         found = problems_of(settled(page, diagrams_in(path)))
-        context.close()
+        page.context.close()
         problems.update({rel: found} if found else {})
-        errors.update({rel: page_errors} if page_errors else {})
-        foreign += context.address.foreign
+        errors.update({rel: page.errors} if page.errors else {})
+        foreign += page.address.foreign
+        failed += page.failed
         assert first_view, f"{rel}: nothing was transferred"
     assert not heavy, heavy
     assert not problems, (problems, "failed requests:", failed)

@@ -33,6 +33,7 @@ def test_an_installed_modules_invalid_escape_is_compiled_in_silence_as_pip_would
     pth = write_bytecode.enable(python)
     for folder, name in [(pth.parent, "thirdparty"), (tmp_path, "ours")]:
         (folder / f"{name}.py").write_text('PATTERN = "[a-z]+\\.txt"\n')
+
     def warned(module):
         return subprocess.run([python, "-W", "always", "-c", f"import {module}"], cwd=tmp_path,
                               capture_output=True, text=True, check=True).stderr
