@@ -22,7 +22,11 @@ Two kinds:
   the wrapper (wrap_tables, from the hook's on_page_content) and the bundle skips
   tables that have it.  Finally, code blocks lose the spans that change nothing on
   screen (Pygments' names, coloured with the code's own colour, and whitespace): about
-  a quarter of a notebook page's elements (unwrap_plain_code_spans).
+  a quarter of a notebook page's elements (unwrap_plain_code_spans).  Material put each code
+  block's copy button in and then measured the block, block after block, so that the browser
+  laid out the page once per code block while mounting it, and each insertion restyled the
+  whole block: the build writes the (empty) button bar (code_nav) and the bundle fills it
+  after every block is measured.
 """
 
 from __future__ import annotations
@@ -78,6 +82,11 @@ PATCHES = [
           'function ti(e){return e.parentElement.classList.contains("md-typeset__table")'
           "||(e.replaceWith(ei),ei.replaceWith(Un(e))),$({ref:e})}",
           "leave tables that the build already wrapped (wrap_tables) where they are"),
+    Patch("assets/javascripts/bundle.*.min.js",
+          "if(s.length){let d=Pn();d.append(...s),a.insertBefore(d,e)}return es(e)",
+          'if(s.length){let d=a.querySelector(":scope>.md-code__nav")||a.insertBefore(Pn(),e);'
+          "queueMicrotask(()=>d.append(...s))}return es(e)",
+          "fill the code block's nav that the build wrote (code_nav), after every block is measured"),
 ]
 
 # Material's wrapper for a plain table (Un in the bundle): the same markup, written by the build.
@@ -103,6 +112,20 @@ PLAIN_CODE_SPAN = re.compile(r'<span class="(?:n|w)">([^<]*)</span>')
 
 def unwrap_plain_code_spans(html: str) -> str:
     return PLAIN_CODE_SPAN.sub(r"\1", html)
+
+
+# Material's bar for a code block's buttons (Pn in the bundle), empty: the bundle (patched)
+# puts the copy button in it.  Inserted by the bundle, the bar moved the <code> after it one
+# place on, which Material's positional rules (`>:nth-child(N)`, for content tabs) turn into
+# a restyle of the whole block; the build writes it in place and extra.css hides it while empty.
+CODE_NAV = '<nav class="md-code__nav"></nav>'
+CODE_START = re.compile(r"(<pre>(?:<span></span>)?)(?=<code>)")
+
+
+def code_nav(html: str) -> str:
+    """Give every plain code block (<pre> without a class: not a diagram, not notebook text
+    output) the empty bar that Material's copy button goes into."""
+    return CODE_START.sub(r"\1" + CODE_NAV, html)
 
 
 def apply(site_dir: Path, patches=PATCHES) -> None:

@@ -52,7 +52,7 @@ def on_page_markdown(markdown, page, config, files):
 FORMULA = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.S)
 def on_page_content(html, page, config, files):
     try:
-        return material_patches.unwrap_plain_code_spans(material_patches.wrap_tables(html))
+        return material_patches.code_nav(material_patches.unwrap_plain_code_spans(material_patches.wrap_tables(html)))
     except material_patches.PatchError as exc:
         raise PluginError(f"{page.file.src_uri}: {exc}") from exc
 

@@ -36,23 +36,73 @@ def hosted_page(browser, site, scheme):
         context.close()
 
 
-def full_restyles(browser, page, url):
-    """Style recalculations during the load of `url` that touched most of the page's elements."""
+def load_trace(browser, page, url):
+    """Chromium's timeline events of loading `url`, and the number of elements it ends with."""
     page.goto("about:blank")  # so that nothing the previous page does while unloading is counted
     browser.start_tracing(page=page, categories=["devtools.timeline"])
     page.goto(url, wait_until="load")
-    page.wait_for_timeout(1500)  # Material mounts its components after load
+    page.wait_for_timeout(2500)  # Material mounts its components, formulas near the screen render
     events = json.loads(browser.stop_tracing())["traceEvents"]
-    elements = page.evaluate("document.getElementsByTagName('*').length")
+    return events, page.evaluate("document.getElementsByTagName('*').length")
+
+
+def full_restyles(events, elements):
+    """Style recalculations that touched most of the page's elements."""
     return [e["args"]["elementCount"] for e in events
             if e.get("name") == "UpdateLayoutTree" and e["args"].get("elementCount", 0) > elements / 2]
+
+
+def layouts(events):
+    return [e for e in events if e.get("name") == "Layout" and e.get("ph") == "X"]
+
+
+def during(events, name, outer):
+    """The `name` events that happen inside any of the `outer` events."""
+    spans = [(o["ts"], o["ts"] + o["dur"]) for o in outer]
+    return [e for e in events if e.get("name") == name and any(a <= e["ts"] <= b for a, b in spans)]
 
 
 @pytest.mark.parametrize("scheme", ["default", "slate"])
 def test_a_page_load_restyles_the_page_at_most_twice(browser, site, scheme):
     with hosted_page(browser, site, scheme) as page:
-        counts = {path or "home": full_restyles(browser, page, SITE_URL + path) for path in PAGES}
+        counts = {path or "home": full_restyles(*load_trace(browser, page, SITE_URL + path)) for path in PAGES}
     assert all(len(c) <= 2 for c in counts.values()), counts
+
+
+def test_material_mounts_a_page_without_laying_it_out_again(browser, site):
+    """Material mounts its components on DOMContentLoaded.  It used to put each code block's
+    copy button in and then measure the block, one block after another: a layout per code
+    block (47 on notebook 04).  Patched, the buttons go in once every block is measured."""
+    with hosted_page(browser, site, "default") as page:
+        counts, buttons = {}, {}
+        for path in PAGES:
+            events, _ = load_trace(browser, page, SITE_URL + path)
+            mount = [e for e in events if e.get("name") == "EventDispatch" and e.get("ph") == "X"
+                     and e["args"].get("data", {}).get("type") == "DOMContentLoaded"]
+            counts[path or "home"] = (len(mount), len(during(events, "Layout", mount)))
+            buttons[path or "home"] = page.evaluate("""() => [
+              document.querySelectorAll("article pre:not(.mermaid) > code").length,
+              document.querySelectorAll("article pre > .md-code__nav > button[data-md-type=copy]").length]""")
+    assert all(dispatched and laid_out <= 2 for dispatched, laid_out in counts.values()), counts
+    assert all(blocks == copy for blocks, copy in buttons.values()), buttons  # every code block has one
+    assert buttons["notebooks/04-lora-finetuning/"][0] > 20, buttons
+
+
+def test_formulas_do_not_make_the_browser_lay_out_the_page_again(browser, site):
+    """KaTeX's stylesheet used to be appended when the first formula neared the screen; its
+    @font-face rules made the browser lay out the whole page again after it had loaded (a
+    long task on a phone).  It is in <head> now: rendering formulas lays out only them."""
+    with hosted_page(browser, site, "default") as page:
+        relayouts = {}
+        for path in ["stages/03-applications/", "stages/04-advanced/"]:
+            events, _ = load_trace(browser, page, SITE_URL + path)
+            loaded = max(e["ts"] for e in events if e.get("name") == "MarkLoad")
+            formulas = page.locator("article .arithmatex .katex").count()
+            relayouts[path] = (formulas, [
+                e["args"]["beginData"]["dirtyObjects"] for e in layouts(events)
+                if e["ts"] > loaded and e["args"]["beginData"]["totalObjects"] > 1000
+                and e["args"]["beginData"]["dirtyObjects"] > e["args"]["beginData"]["totalObjects"] / 2])
+    assert all(formulas > 5 and not whole for formulas, whole in relayouts.values()), relayouts
 
 
 def test_color_scheme_meta_follows_the_palette(hosted):

@@ -4,7 +4,7 @@ markup rewrites keep what a reader sees (tools/material_patches.py)."""
 import pytest
 
 from tools import material_patches
-from tools.material_patches import Patch, PatchError, unwrap_plain_code_spans, wrap_tables
+from tools.material_patches import Patch, PatchError, code_nav, unwrap_plain_code_spans, wrap_tables
 
 
 def fake_site(tmp_path, text="let a=1;let b=2;"):
@@ -66,3 +66,22 @@ def test_unwrapping_name_and_whitespace_spans_keeps_the_code_text():
     out = unwrap_plain_code_spans(html)
     assert out == ('<code>model<span class="o">.</span>eval<span class="p">()</span> '
                    '<span class="c1"># n</span></code>')
+
+
+def test_code_blocks_get_materials_empty_button_bar_and_other_pre_do_not():
+    html = ('<div class="highlight"><pre><span></span><code>x = 1</code></pre></div>'
+            '<pre class="mermaid"><code>graph LR</code></pre><pre class="nb-text">loss 0.5</pre>'
+            '<pre><code>plain</code></pre>')
+    assert code_nav(html) == (
+        '<div class="highlight"><pre><span></span><nav class="md-code__nav"></nav><code>x = 1</code></pre></div>'
+        '<pre class="mermaid"><code>graph LR</code></pre><pre class="nb-text">loss 0.5</pre>'
+        '<pre><nav class="md-code__nav"></nav><code>plain</code></pre>')
+
+
+def test_the_button_bar_is_the_one_materials_bundle_renders():
+    from pathlib import Path
+
+    import material
+
+    bundle = next((Path(material.__file__).parent / "templates" / "assets" / "javascripts").glob("bundle.*.min.js"))
+    assert 'function Pn(){return x("nav",{class:"md-code__nav"})' in bundle.read_text(encoding="utf-8")

@@ -1,31 +1,29 @@
-// Math on every page, also after Material's instant navigation: KaTeX (the site's own copy,
-// about 190 KB with its fonts) is loaded the first time a formula comes near the screen,
-// and each formula is rendered when it does.
+// Math on every page, also after Material's instant navigation: KaTeX's script (the site's
+// own copy) is loaded the first time a formula comes near the screen, and each formula is
+// rendered when it does.
 // arithmatex writes inline math as \( \) in <span class="arithmatex"> and display math as
 // \[ \] in <div class="arithmatex">.
 (function () {
   var base = new URL("../vendor/katex/", document.currentScript.src).href;
   var loading = null;
 
-  function load(tag, attrs) {
+  function loadScript(src) {
     return new Promise(function (resolve, reject) {
-      var el = document.createElement(tag);
-      Object.keys(attrs).forEach(function (k) { el[k] = attrs[k]; });
-      el.onload = resolve;
-      el.onerror = function () { reject(new Error("could not load " + (attrs.src || attrs.href))); };
+      var script = document.createElement("script");
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = function () { reject(new Error("could not load " + src)); };
       // Into <body>, not <head>: on instant navigation Material removes every <head> element that
-      // the next page's <head> lacks, which took KaTeX's stylesheet away after the first click
-      // (formulas then showed twice) or left the download pending for good.  <body> keeps it.
-      document.body.appendChild(el);
+      // the next page's <head> lacks, which could leave the download pending for good.
+      document.body.appendChild(script);
     });
   }
 
+  // KaTeX's stylesheet is in every page's <head> (mkdocs.yml, extra_css): appended here, its
+  // @font-face rules made the browser lay out the whole page a second time.
   function katexReady() {
     if (!loading) {
-      loading = Promise.all([
-        load("link", { rel: "stylesheet", href: base + "katex.min.css" }),
-        load("script", { src: base + "katex.min.js" })
-      ]).catch(function (error) {
+      loading = loadScript(base + "katex.min.js").catch(function (error) {
         loading = null;  // a failed download is tried again when the next formula comes near
         throw error;
       });
