@@ -87,6 +87,16 @@ PATCHES = [
           'if(s.length){let d=a.querySelector(":scope>.md-code__nav")||a.insertBefore(Pn(),e);'
           "queueMicrotask(()=>d.append(...s))}return es(e)",
           "fill the code block's nav that the build wrote (code_nav), after every block is measured"),
+    # Tooltips of the page's content (glossary terms: 150 on a stage page) are set up when the
+    # reader first points at, touches or focuses one: setting up all of them up front was the
+    # largest part of Material's start-up on a stage page.  Hover and focus still show the
+    # tooltip at once: Material starts from `:hover` and from the focused element.
+    # h fromEvent, L merge, Ee take, b switchMap, Xe mountInlineTooltip2.
+    Patch("assets/javascripts/bundle.*.min.js",
+          '.filter(()=>V("content.tooltips")).map(i=>Xe(i,{viewport$:r})),',
+          '.filter(()=>V("content.tooltips")).map(i=>L(h(i,"mouseenter"),h(i,"focusin"),h(i,"touchstart"))'
+          ".pipe(Ee(1),b(()=>Xe(i,{viewport$:r})))),",
+          "set up a content tooltip when the reader first points at, touches or focuses its element"),
 ]
 
 # Material's wrapper for a plain table (Un in the bundle): the same markup, written by the build.

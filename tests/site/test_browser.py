@@ -147,6 +147,22 @@ def test_glossary_term_opens_by_keyboard_and_tap(browser, site):
     context.close()
 
 
+def test_tooltips_show_on_the_first_hover(hosted):
+    """Material sets a content tooltip up only when the reader first points at its element
+    (tools/material_patches.py): that first hover already shows it, and so does the next."""
+    page = hosted
+    page.goto(SITE_URL + "stages/03-applications/")
+    tooltip = page.locator(".md-tooltip2--active")
+    for name, definition in [("LoRA", "低秩适配"), ("RAG", "检索增强生成")]:
+        term = page.locator("article a.glossary-link", has_text=name).first
+        for _ in range(2):
+            term.hover()
+            expect(tooltip).to_contain_text(definition)
+            page.mouse.move(0, 0)
+            expect(tooltip).to_have_count(0)
+    assert not page.errors, page.errors
+
+
 def test_phone_pages_fit_the_screen_and_the_glossary_is_cards(browser, site):
     context = real_address_context(browser, site.online, viewport={"width": 390, "height": 844},
                                    is_mobile=True, has_touch=True)
