@@ -26,7 +26,9 @@ Two kinds:
   block's copy button in and then measured the block, block after block, so that the browser
   laid out the page once per code block while mounting it, and each insertion restyled the
   whole block: the build writes the (empty) button bar (code_nav) and the bundle fills it
-  after every block is measured.
+  after every block is measured.  And it set up every content tooltip (150 glossary terms on
+  a stage page) at start, the largest part of its start-up there: each is now set up when
+  the reader first points at, touches or focuses it.
 """
 
 from __future__ import annotations
