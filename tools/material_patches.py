@@ -26,8 +26,8 @@ Two kinds:
   block's copy button in and then measured the block, block after block, so that the browser
   laid out the page once per code block while mounting it, and each insertion restyled the
   whole block: the build writes the (empty) button bar (code_nav) and the bundle fills it
-  after every block is measured.  And it set up every content tooltip (150 glossary terms on
-  a stage page) at start, the largest part of its start-up there: each is now set up when
+  after every block is measured.  And it set up every content tooltip (about 250 on a stage page,
+  140 of them glossary terms) at start, the largest part of its start-up there: each is now set up when
   the reader first points at, touches or focuses it.
 """
 
@@ -89,7 +89,7 @@ PATCHES = [
           'if(s.length){let d=a.querySelector(":scope>.md-code__nav")||a.insertBefore(Pn(),e);'
           "queueMicrotask(()=>d.append(...s))}return es(e)",
           "fill the code block's nav that the build wrote (code_nav), after every block is measured"),
-    # Tooltips of the page's content (glossary terms: 150 on a stage page) are set up when the
+    # Tooltips of the page's content (about 250 on a stage page, 140 of them glossary terms) are set up when the
     # reader first points at, touches or focuses one: setting up all of them up front was the
     # largest part of Material's start-up on a stage page.  Hover and focus still show the
     # tooltip at once: Material starts from `:hover` and from the focused element.
