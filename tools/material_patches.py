@@ -15,7 +15,8 @@ Two kinds:
   turns into a restyle of everything; it appended an empty <meta name=color-scheme>
   and then set it, and each change of that meta restyles the page; and instant
   navigation rewrote the href of the page's own stylesheets, which makes the browser
-  swap the sheets.  overrides/main.html declares the color-scheme meta in <head>, with
+  swap the sheets (they keep their href; instant navigation compares them by full address,
+  else its first click swapped them and scrolled an unstyled page).  overrides/main.html declares the color-scheme meta in <head>, with
   the stored scheme, so the bundle finds it already right.  And it moved every plain
   table into a scroll wrapper after the page was styled, which a rule
   `table:not([class]) + *` turns into a restyle of the whole article: the build writes
@@ -76,9 +77,20 @@ PATCHES = [
     Patch("assets/javascripts/bundle.*.min.js",
           'function vi(e){for(let t of M("[href], [src]",e))for(let r of["href","src"])',
           'function vi(e){for(let t of M("[href], [src]",e))'
-          'if(e!==document||t.rel!=="stylesheet")for(let r of["href","src"])',
+          'if(e===document&&t.rel==="stylesheet")t.dataset.mdHref=t.href;else for(let r of["href","src"])',
           "leave the loaded page's stylesheet links alone (rewriting an href reloads the sheet); "
-          "the first instant navigation swaps them for the next page's"),
+          "note their full address for the comparison of <head> elements below"),
+    # Instant navigation keeps the <head> elements the next page also has, compared by their HTML.
+    # The loaded page's stylesheet links keep their relative href (above), the next page's are made
+    # absolute: compared by HTML they differed, the first instant navigation swapped every
+    # stylesheet, and the browser scrolled to the link's #section while the page had no styles
+    # (15,000 px past it on the applications page; tests/site/test_real_address.py).
+    Patch("assets/javascripts/bundle.*.min.js",
+          'function bi(e){let t=new Map;for(let r of M(":scope > *",e.head))t.set(r.outerHTML,r);return t}',
+          'function bi(e){let t=new Map;for(let r of M(":scope > *",e.head))'
+          't.set(r.rel==="stylesheet"?"stylesheet "+(r.dataset.mdHref||r.getAttribute("href")):r.outerHTML,r);'
+          'return t}',
+          "keep the loaded page's stylesheets on instant navigation: compare them by full address"),
     Patch("assets/javascripts/bundle.*.min.js",
           "function ti(e){return e.replaceWith(ei),ei.replaceWith(Un(e)),$({ref:e})}",
           'function ti(e){return e.parentElement.classList.contains("md-typeset__table")'

@@ -6,7 +6,9 @@ import functools
 import gzip
 import re
 import time
+from urllib.parse import unquote, urlsplit
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.site.conftest import SITE_URL, hosted_page, real_address_context
@@ -149,6 +151,49 @@ def test_clicking_through_the_hosted_site_keeps_every_page_whole(hosted, site):
     assert sum(s["math"] for _, s in seen) > 50
     assert not page.address.foreign, page.address.foreign
     assert not page.errors, page.errors
+
+
+def lands_on(page, fragment_id):
+    """The element the URL's #fragment names is just under the header (not above the screen, not below)."""
+    page.wait_for_function("(id) => decodeURIComponent(location.hash) === '#' + id", arg=fragment_id)
+    page.wait_for_timeout(500)  # Material scrolls after it has put the new content in
+    return page.evaluate("""(id) => {
+      const header = document.querySelector(".md-header").getBoundingClientRect().bottom;
+      return Math.round(document.getElementById(id).getBoundingClientRect().top - header);
+    }""", fragment_id)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_link_to_another_pages_section_lands_on_it(browser, site, width):
+    """Instant navigation used to swap every stylesheet on the first click from a loaded page (the
+    page's own links kept their relative href, tools/material_patches.py) and scrolled while the
+    page had no styles: the FAQ's link to 应用实践#核心知识 landed 15,000 px past the section,
+    a search result for 量化 7,000 px past its section or at the top on a phone."""
+    context = real_address_context(browser, site.online, viewport={"width": width, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(SITE_URL + "faq/", wait_until="networkidle")
+        sheets = page.evaluate("() => [...document.querySelectorAll('link[rel=stylesheet]')]"
+                               ".map(l => (l.__kept = true, l.href))")
+        link = page.locator('article a[href*="stages/03-applications/#"]').first
+        target = unquote(urlsplit(link.get_attribute("href")).fragment)
+        page.evaluate("window.__notReloaded = true")
+        link.click()
+        offsets = {target: lands_on(page, target)}
+        assert page.evaluate("window.__notReloaded === true"), "instant navigation is off"
+        kept = page.evaluate("() => [...document.querySelectorAll('link[rel=stylesheet]')].filter(l => l.__kept).length")
+        assert kept == len(sheets), (kept, sheets)  # the same stylesheet elements: nothing reloaded
+        # then a search result, from the page reached by instant navigation
+        if width < 700:
+            page.click("label.md-header__button[for='__search']")
+        page.locator("input.md-search__input").fill("量化")
+        result = page.locator('.md-search-result__item > a[href*="stages/04-advanced/"][href*="#"]').first
+        section = unquote(urlsplit(result.get_attribute("href")).fragment)
+        result.click()
+        offsets[section] = lands_on(page, section)
+    finally:
+        context.close()
+    assert all(0 <= offset < 80 for offset in offsets.values()), offsets
 
 
 def pages_of(root, offline):
