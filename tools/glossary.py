@@ -7,7 +7,10 @@ generator can use (see tools/prebuild.py):
 - the abbreviation list (`*[LoRA]: ...`), appended to every page by
   pymdownx.snippets `auto_append`, which gives Latin terms their tooltips;
 - the jieba user dictionary for the search index: every Chinese glossary term
-  plus the short hand-kept list in includes/jieba_extra_words.txt.
+  plus the short hand-kept list in includes/jieba_extra_words.txt;
+- one search entry per term (its row's anchor, name and explanation), which the
+  site generator adds to its search index: the table alone is one unsearchable
+  wall of text in a result.
 
 It also holds the writing policy for terms with competing forms: prose writes
 `preferred(entry)` (the entry's `use`, else its `term`) and none of its `avoid`
@@ -133,19 +136,33 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")  # e.g. P(y|x)
 
 
+def display_name(entry: dict) -> str:
+    """The name in the table's first column: 低秩适配（LoRA）, or the term alone when it is Chinese."""
+    return entry["term"] if entry["term"] == entry["zh"] else f"{entry['zh']}（{entry['term']}）"
+
+
 def table(entries: list[dict]) -> str:
     """The glossary page's table.  Links are relative to docs/glossary.md."""
     rows = ["| 术语 | 英文 | 一句话解释 | 详见 |", "| --- | --- | --- | --- |"]
     for entry in sorted(entries, key=lambda e: e["term"].lower()):
         target, _, anchor = entry["link"].partition("#")
         href = f"{target}#{anchor}" if anchor else target
-        name = entry["term"] if entry["term"] == entry["zh"] else f"{entry['zh']}（{entry['term']}）"
+        name = display_name(entry)
         where = entry.get("where", "正文")
         # an id per spelling, so that a tooltip's link lands on this row (tools/glossary.py: row_id)
         ids = "".join(f'<span id="{row_id(n)}"></span>' for n in dict.fromkeys([entry["term"], *entry.get("aliases", [])]))
         rows.append(f"| {ids}{_cell(name)} | {_cell(entry['en'])} | {_cell(entry['definition'])} | "
                     f"[{_cell(where)}]({href}) |")
     return "\n".join(rows) + "\n"
+
+
+def search_entries(entries: list[dict]) -> list[dict]:
+    """One search entry per term, in the table's order: the anchor of its row on the glossary
+    page, its name as the row shows it, and the row's text (English name, explanation, where
+    the site explains it).  Plain text: the generator's search step segments the Chinese."""
+    return [{"anchor": row_id(entry["term"]), "title": display_name(entry),
+             "text": f"{entry['en']}：{entry['definition']}（详见{entry.get('where', '正文')}）"}
+            for entry in sorted(entries, key=lambda e: e["term"].lower())]
 
 
 def chinese_terms(entries: list[dict]) -> list[str]:

@@ -11,7 +11,9 @@ with what replaces it under another generator:
 - a page's `edit_url` front matter overrides the computed one (generated
   notebook pages point at their source notebook);
 - the search index is rewritten as UTF-8 (about 20% smaller after gzip) and
-  without formula sources (results showed raw LaTeX);
+  without formula sources (results showed raw LaTeX); each glossary term becomes
+  its own entry (generated/glossary-search.json, segmented like the rest of the
+  index), so a search finds the term's row instead of the whole table;
 - Material's built assets get the exact-text patches of tools/material_patches.py
   (Chinese queries keep their last character; a page load no longer restyles the
   whole page three extra times).  The build fails if one no longer applies.
@@ -19,6 +21,7 @@ with what replaces it under another generator:
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -43,7 +46,14 @@ def on_config(config):
     return config
 
 
+GLOSSARY_PAGE = "glossary.md"  # its table is excluded from the page's own entry (data-search-exclude)
+glossary_url = None
+
+
 def on_page_markdown(markdown, page, config, files):
+    global glossary_url
+    if page.file.src_uri == GLOSSARY_PAGE:
+        glossary_url = page.url
     if page.meta.get("edit_url"):
         page.edit_url = page.meta["edit_url"]
     return markdown
@@ -72,4 +82,30 @@ def on_post_build(config):
         data = json.loads(path.read_text(encoding="utf-8"))
         for doc in data["docs"]:
             doc["text"] = FORMULA.sub("…", doc["text"])  # a formula reads as … in a result
+        data["docs"].extend(glossary_search_entries(config, data["docs"]))
         path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def glossary_search_entries(config, docs):
+    """The glossary's terms as search entries of the glossary page, one per row: a result names
+    the term, shows its explanation and links to its row.  A row is short and its title is the
+    term itself, so at the glossary page's boost it came before the pages that teach the term
+    (BERT before the BERT notebook): rows get half the lowest boost of any entry."""
+    if glossary_url is None:
+        raise PluginError(f"the glossary page {GLOSSARY_PAGE} was not built: its terms cannot be indexed")
+    source = Path(config.config_file_path).parent / "generated" / "glossary-search.json"
+    if not source.is_file():
+        raise PluginError(f"{source} is missing: run `python -m tools.prebuild` first (make build does)")
+    if not any(d["location"] == glossary_url for d in docs):
+        raise PluginError(f"the search index has no entry for {glossary_url}")
+    from material.plugins.search.plugin import SearchIndex  # its jieba segmentation, same dictionary
+    segment = SearchIndex()._segment_chinese
+    boost = min(d.get("boost", 1) for d in docs) / 2
+    entries = []
+    for term in json.loads(source.read_text(encoding="utf-8"))["entries"]:
+        entry = {"location": f"{glossary_url}#{term['anchor']}",
+                 "title": segment(html.escape(term["title"], quote=False)),
+                 "text": "<p>" + segment(html.escape(term["text"], quote=False)) + "</p>",
+                 "boost": boost}
+        entries.append(entry)
+    return entries

@@ -10,6 +10,7 @@ What it writes (all gitignored, all marked as generated):
     generated/snippets/notebooks-table.md    the notebooks index table (docs/notebooks/index.md includes it)
     generated/snippets/notebooks-platforms.md  where each notebook runs (tools/notebook_platforms.py)
     generated/jieba_userdict.txt             the search dictionary: glossary terms + includes/jieba_extra_words.txt
+    generated/glossary-search.json           one search entry per glossary term (the hook adds them to the index)
     docs/notebooks/<stem>.md, <stem>/        each executed notebook as a page, with its figures
     docs/notebooks/<stem>.ipynb              the clean source, for download
     docs/notebooks/notebooks.zip             every notebook with its data (downloads also work offline)
@@ -20,6 +21,7 @@ A site generator then only renders Markdown: see tools/README.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -91,7 +93,11 @@ def write_glossary_files(log=print) -> None:
     write(SNIPPETS / "glossary-table.md", glossary.table(entries))
     write(SNIPPETS / "abbreviations.md", glossary.abbreviations(entries))
     write(GENERATED / "jieba_userdict.txt", glossary.jieba_dictionary(entries, glossary.extra_words()))
-    log(f"glossary: {len(entries)} terms -> generated/snippets/, generated/jieba_userdict.txt")
+    write(GENERATED / "glossary-search.json", json.dumps(
+        {"generated_by": "python -m tools.prebuild from includes/glossary/*.yml",
+         "entries": glossary.search_entries(entries)}, ensure_ascii=False, indent=1) + "\n")
+    log(f"glossary: {len(entries)} terms -> generated/snippets/, generated/jieba_userdict.txt, "
+        "generated/glossary-search.json")
 
 
 def notebooks_table(notebooks, stage_names) -> str:

@@ -86,3 +86,24 @@ def test_notebook_code_is_not_indexed(index, site):
     assert nb_docs, "notebook prose should be searchable"
     code = " ".join(d["text"] for d in nb_docs)
     assert "def backward" not in code and "np.random.default_rng" not in code
+
+
+def test_each_glossary_term_is_its_own_entry_linked_to_its_row(index, site):
+    """The glossary table used to be one entry: a search showed the whole table as one block
+    of text.  Each term is an entry of its own now, linked to its row, ranked below every page;
+    the page's own entry keeps only its introduction."""
+    from tests.site.html import ids
+    from tools import glossary
+
+    entries = glossary.load()
+    docs = [d for d in index["docs"] if d["location"].startswith("glossary/")]
+    page, rows = docs[0], docs[1:]
+    assert page["location"] == "glossary/" and len(rows) == len(entries)
+    assert not any(e["definition"][:12] in page["text"].replace("\u200b", "") for e in entries)
+    anchors = ids(site.online / "glossary" / "index.html")
+    for row, entry in zip(rows, sorted(entries, key=lambda e: e["term"].lower())):
+        assert row["location"] == f"glossary/#{glossary.row_id(entry['term'])}"
+        assert row["location"].split("#")[1] in anchors, row["location"]
+        assert entry["definition"] in row["text"].replace("\u200b", ""), row
+        assert "\u200b" in row["text"] or not glossary.CJK.search(entry["definition"])  # segmented
+    assert max(r["boost"] for r in rows) < min(d.get("boost", 1) for d in index["docs"] if d not in rows)

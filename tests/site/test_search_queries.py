@@ -92,3 +92,21 @@ def test_results_show_clean_text(searcher):
         text = searcher.locator(".md-search-result").inner_text()
         for artefact in ("\\(", "\\[", "¶", "export"):
             assert artefact not in text, (query, artefact)
+
+
+def test_a_glossary_term_is_found_as_its_row(searcher):
+    """A term's result on the glossary page is its row: its name, its one-line explanation,
+    and a link to the row (the whole table used to show as one block of text)."""
+    from tools import glossary
+
+    entry = next(e for e in glossary.load() if e["term"] == "余弦相似度")
+    hrefs = run_query(searcher, entry["term"])
+    rows = [h for h in hrefs if urlsplit(h).path.endswith("/glossary/") and urlsplit(h).fragment]
+    assert rows and unquote(urlsplit(rows[0]).fragment) == glossary.row_id(entry["term"]), hrefs
+    article = searcher.locator(f'.md-search-result__item > a[href="{rows[0]}"]')
+    text = article.inner_text().replace("\u200b", "")  # the index's word breaks
+    assert entry["definition"][:10] in text and len(text) < 200, text
+    article.click()
+    row_id = glossary.row_id(entry["term"])
+    searcher.wait_for_function("(id) => decodeURIComponent(location.hash) === '#' + id", arg=row_id)
+    expect(searcher.locator(f'[id="{row_id}"]').locator("xpath=..")).to_be_in_viewport()  # its cell

@@ -62,6 +62,13 @@ def test_generated_files(tmp_path):
     assert "[正文](stages/03-applications.md#lora)" in table
     words = glossary.jieba_dictionary(entries, ["大模型"]).splitlines()
     assert words == ["低秩适配 2000", "检索增强生成 2000", "大模型 2000"]
+    search = glossary.search_entries(entries)
+    assert search == [
+        {"anchor": "term-lora", "title": "低秩适配（LoRA）",
+         "text": "Low-Rank Adaptation：冻结原权重、只训练低秩增量的微调方法。（详见正文）"},
+        {"anchor": "term-检索增强生成", "title": "检索增强生成",
+         "text": "Retrieval-Augmented Generation：先检索资料再生成回答。（详见正文）"}]
+    assert all(f'<span id="{e["anchor"]}"></span>' in table for e in search)
 
 
 def test_pipe_in_a_cell_is_escaped(tmp_path):
