@@ -15,9 +15,10 @@ Two kinds:
   turns into a restyle of everything; it appended an empty <meta name=color-scheme>
   and then set it, and each change of that meta restyles the page; and instant
   navigation rewrote the href of the page's own stylesheets, which makes the browser
-  swap the sheets (they keep their href; instant navigation compares them by full address,
-  else its first click swapped them and scrolled an unstyled page).  overrides/main.html declares the color-scheme meta in <head>, with
-  the stored scheme, so the bundle finds it already right.  And it moved every plain
+  swap the sheets (they keep their href now, and instant navigation compares stylesheets
+  by full address: else its first click swapped them all and scrolled an unstyled page).
+  overrides/main.html declares the color-scheme meta in <head>, with the stored scheme,
+  so the bundle finds it already right.  And it moved every plain
   table into a scroll wrapper after the page was styled, which a rule
   `table:not([class]) + *` turns into a restyle of the whole article: the build writes
   the wrapper (wrap_tables, from the hook's on_page_content) and the bundle skips

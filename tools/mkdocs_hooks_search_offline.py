@@ -101,11 +101,8 @@ def glossary_search_entries(config, docs):
     from material.plugins.search.plugin import SearchIndex  # its jieba segmentation, same dictionary
     segment = SearchIndex()._segment_chinese
     boost = min(d.get("boost", 1) for d in docs) / 2
-    entries = []
-    for term in json.loads(source.read_text(encoding="utf-8"))["entries"]:
-        entry = {"location": f"{glossary_url}#{term['anchor']}",
-                 "title": segment(html.escape(term["title"], quote=False)),
-                 "text": "<p>" + segment(html.escape(term["text"], quote=False)) + "</p>",
-                 "boost": boost}
-        entries.append(entry)
-    return entries
+    return [{"location": f"{glossary_url}#{term['anchor']}",
+             "title": segment(html.escape(term["title"], quote=False)),
+             "text": "<p>" + segment(html.escape(term["text"], quote=False)) + "</p>",
+             "boost": boost}
+            for term in json.loads(source.read_text(encoding="utf-8"))["entries"]]
