@@ -9,8 +9,8 @@ Three kinds:
 - search: Material 9.8's query segmenter never tries a word ending at the last
   character of the query, so 学习率 searched 学习 (tests/site/test_search.py).
 - navigation: a link to another page's #section must land on it: Material's instant
-  navigation noted a scroll made just before the click in the next page's history entry
-  and then opened that page at the old offset (tests/site/test_real_address.py).
+  navigation noted a scroll made just before the click in the next page's history
+  entry and then opened that page at the old offset (tests/site/test_real_address.py).
 - page load: on every page view Material's bundle made the browser restyle every
   element of the page three extra times (measured in Chromium traces: about a third
   of the main-thread time of a notebook page on a phone).  The palette component set
@@ -96,15 +96,22 @@ PATCHES = [
           'return t}',
           "keep the loaded page's stylesheets on instant navigation: compare them by full address"),
     # Instant navigation notes the scroll offset in the current history entry 100 ms after the
-    # page stops scrolling, and scrolls a page reached by a link to the top (or to that offset)
-    # instead of to the link's #section when the entry has an offset.  A scroll just before the
-    # click (a phone's search overlay restoring the page under it, a link scrolled into view)
-    # was noted on the next page's entry: it opened at the old offset, not at the section.
+    # page stops scrolling, and opens a page reached by a link at the top (or at that offset)
+    # instead of at the link's #section when the entry has an offset.  A scroll just before the
+    # click (a link scrolled into view) was noted in the next page's entry while it loaded: that
+    # page opened at the old offset.  No offset is noted from the click until the page is placed.
+    Patch("assets/javascripts/bundle.*.min.js",
+          'history.replaceState(c,""),history.pushState(null,"",a)})',
+          'history.replaceState(c,""),history.pushState(null,"",a),window.__mdNavigating=!0})',
+          "a link was followed: note no scroll offset until the next page is placed"),
     Patch("assets/javascripts/bundle.*.min.js",
           'r.pipe(ne("offset"),Ae(100)).subscribe(({offset:a})=>{history.replaceState(a,"")})',
-          'r.pipe(ne("offset"),m(a=>[a,location.href]),Ae(100))'
-          '.subscribe(([{offset:a},u])=>{u===location.href&&history.replaceState(a,"")})',
-          "note a scroll offset only in the history entry of the page that was scrolled"),
+          'r.pipe(ne("offset"),Ae(100)).subscribe(({offset:a})=>{window.__mdNavigating||history.replaceState(a,"")})',
+          "note no scroll offset while the next page loads"),
+    Patch("assets/javascripts/bundle.*.min.js",
+          '.subscribe(a=>{var c,p;history.state!==null||!a.hash?',
+          '.subscribe(a=>{var c,p;window.__mdNavigating=!1;history.state!==null||!a.hash?',
+          "the next page is placed (at its #section or its noted offset): note offsets again"),
     Patch("assets/javascripts/bundle.*.min.js",
           "function ti(e){return e.replaceWith(ei),ei.replaceWith(Un(e)),$({ref:e})}",
           'function ti(e){return e.parentElement.classList.contains("md-typeset__table")'
