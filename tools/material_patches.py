@@ -112,6 +112,14 @@ PATCHES = [
           '.subscribe(a=>{var c,p;history.state!==null||!a.hash?',
           '.subscribe(a=>{var c,p;window.__mdNavigating=!1;history.state!==null||!a.hash?',
           "the next page is placed (at its #section or its noted offset): note offsets again"),
+    # On a phone the search overlay locks the page's scroll (the body is fixed) until 225 ms after
+    # a result is clicked; a next page that arrived sooner was scrolled to its #section while
+    # locked, which does nothing, and stayed at the top.  Wait for the lock to go.
+    Patch("assets/javascripts/bundle.*.min.js",
+          '(history.scrollRestoration="auto",gn(a.hash),history.scrollRestoration="manual")',
+          '(function u(){document.body.hasAttribute("data-md-scrolllock")?setTimeout(u,50):'
+          '(history.scrollRestoration="auto",gn(a.hash),history.scrollRestoration="manual")})()',
+          "scroll to the #section once the search overlay has unlocked the page's scroll"),
     Patch("assets/javascripts/bundle.*.min.js",
           "function ti(e){return e.replaceWith(ei),ei.replaceWith(Un(e)),$({ref:e})}",
           'function ti(e){return e.parentElement.classList.contains("md-typeset__table")'
