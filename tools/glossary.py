@@ -141,10 +141,15 @@ def display_name(entry: dict) -> str:
     return entry["term"] if entry["term"] == entry["zh"] else f"{entry['zh']}（{entry['term']}）"
 
 
+def in_table_order(entries: list[dict]) -> list[dict]:
+    """The glossary page's row order: by term, ignoring case."""
+    return sorted(entries, key=lambda e: e["term"].lower())
+
+
 def table(entries: list[dict]) -> str:
     """The glossary page's table.  Links are relative to docs/glossary.md."""
     rows = ["| 术语 | 英文 | 一句话解释 | 详见 |", "| --- | --- | --- | --- |"]
-    for entry in sorted(entries, key=lambda e: e["term"].lower()):
+    for entry in in_table_order(entries):
         target, _, anchor = entry["link"].partition("#")
         href = f"{target}#{anchor}" if anchor else target
         name = display_name(entry)
@@ -162,7 +167,7 @@ def search_entries(entries: list[dict]) -> list[dict]:
     the site explains it).  Plain text: the generator's search step segments the Chinese."""
     return [{"anchor": row_id(entry["term"]), "title": display_name(entry),
              "text": f"{entry['en']}：{entry['definition']}（详见{entry.get('where', '正文')}）"}
-            for entry in sorted(entries, key=lambda e: e["term"].lower())]
+            for entry in in_table_order(entries)]
 
 
 def chinese_terms(entries: list[dict]) -> list[str]:

@@ -163,6 +163,18 @@ def lands_on(page, fragment_id):
     }""", fragment_id)
 
 
+def open_search_result(page, query, page_path):
+    """Search `query`, click its first result on `page_path` that names a section, and say how far
+    below the header that section ends up."""
+    if page.viewport_size["width"] < 700:
+        page.click("label.md-header__button[for='__search']")  # a phone: search is behind a button
+    page.locator("input.md-search__input").fill(query)
+    result = page.locator(f'.md-search-result__item > a[href*="{page_path}"][href*="#"]').first
+    section = unquote(urlsplit(result.get_attribute("href")).fragment)
+    result.click()
+    return section, lands_on(page, section)
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_a_link_to_another_pages_section_lands_on_it(browser, site, width):
     """Instant navigation used to swap every stylesheet on the first click from a loaded page (the
@@ -194,11 +206,7 @@ def test_a_link_to_another_pages_section_lands_on_it(browser, site, width):
         # (the next test starts one from the top of a page): from a scrolled page, on a loaded
         # machine, the next page still sometimes stays at the old offset (README: known issues).
         if width > 700:
-            page.locator("input.md-search__input").fill("量化")
-            result = page.locator('.md-search-result__item > a[href*="stages/04-advanced/"][href*="#"]').first
-            section = unquote(urlsplit(result.get_attribute("href")).fragment)
-            result.click()
-            offsets[section] = lands_on(page, section)
+            section, offsets[section] = open_search_result(page, "量化", "stages/04-advanced/")
     finally:
         context.close()
     assert all(0 <= offset < 80 for offset in offsets.values()), offsets
@@ -212,12 +220,7 @@ def test_a_search_result_on_a_phone_lands_on_its_section(browser, site):
     page = context.new_page()
     try:
         page.goto(SITE_URL, wait_until="networkidle")
-        page.click("label.md-header__button[for='__search']")
-        page.locator("input.md-search__input").fill("量化")
-        result = page.locator('.md-search-result__item > a[href*="stages/04-advanced/"][href*="#"]').first
-        section = unquote(urlsplit(result.get_attribute("href")).fragment)
-        result.click()
-        offset = lands_on(page, section)
+        _, offset = open_search_result(page, "量化", "stages/04-advanced/")
     finally:
         context.close()
     assert 0 <= offset < 80, offset

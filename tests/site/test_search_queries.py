@@ -100,13 +100,13 @@ def test_a_glossary_term_is_found_as_its_row(searcher):
     from tools import glossary
 
     entry = next(e for e in glossary.load() if e["term"] == "余弦相似度")
+    row_id = glossary.row_id(entry["term"])
     hrefs = run_query(searcher, entry["term"])
     rows = [h for h in hrefs if urlsplit(h).path.endswith("/glossary/") and urlsplit(h).fragment]
-    assert rows and unquote(urlsplit(rows[0]).fragment) == glossary.row_id(entry["term"]), hrefs
+    assert rows and unquote(urlsplit(rows[0]).fragment) == row_id, hrefs
     article = searcher.locator(f'.md-search-result__item > a[href="{rows[0]}"]')
     text = article.inner_text().replace("\u200b", "")  # the index's word breaks
     assert entry["definition"][:10] in text and len(text) < 200, text
     article.click()
-    row_id = glossary.row_id(entry["term"])
     searcher.wait_for_function("(id) => decodeURIComponent(location.hash) === '#' + id", arg=row_id)
     expect(searcher.locator(f'[id="{row_id}"]').locator("xpath=..")).to_be_in_viewport()  # its cell
