@@ -283,7 +283,8 @@ def test_tokens_notebook_prose_holds(executed):
     # layer is a large share of a cached step; formula = tensors = DynamicCache; GQA quarters Llama's cache
     assert "用缓存与不用缓存生成的 Token 完全相同： True" in text and "前 12 个与第 3 节的贪心结果相同： True" in text
     speed = {int(row[0]): float(row[3].split()[0]) for row in _html_table(nb, "不用缓存（秒）")[2:]}
-    assert speed[96] > max(speed[16], speed[48]) and speed[16] < 1.8 and speed[96] > 1.7, speed  # 16、48 相差不多
+    # 96 the largest, short outputs not much (1.6, 1.5, 1.7 in a cold run on 12-03); 16 and 48 swap with timing noise
+    assert speed[96] > max(speed[16], speed[48]) and speed[16] < 1.8, speed
     share = int(re.search(r"输出层占了它的 (\d+)%", text).group(1))
     assert 20 <= share < 100, share  # "一大块" of a step that includes it (62 % in a cold run on a busy machine)
     assert "三者相等： True" in text and "与模型自己的注意力一致：True" in text
@@ -356,11 +357,13 @@ def test_agent_notebook_prose_holds(executed):
     # 0.5B 出过错的任务一个也没改对；1.5B 四种错误都改对了
     erred, fixed = map(int, re.search(r"个任务里 (\d+) 个出过错，收到错误信息后最终答对的 (\d+) 个", text).groups())
     assert erred >= 3 and fixed == 0, (erred, fixed)
-    # the failure traces the prose points to: calc-09 gets the ^ hint and still fails (fixed == 0 above; it repeats
-    # the call or writes another wrong one, depending on which requests share a batch), 克 for 千克, 32.8 rounded to
-    # 32, and a JSON error met with a request to check the JSON
+    # the failure traces the prose points to: calc-09 writes ^ for a power and still fails (fixed == 0 above); what
+    # follows varies from run to run, as the prose says: the calculator's ^ hint, or a JSON error (a cold run on
+    # 12-03); 克 for 千克, 32.8 rounded to 32, and a JSON error met with a request to check the JSON
     trace = re.search(r"calc-09：.*（检查.*\n((?:  \d\. .*\n     .*\n)+)  结束", text)
-    assert trace and "✗ 工具出错：ValueError：^ 在 Python 里是按位异或" in trace.group(1), "calc-09"
+    steps = trace.group(1) if trace else ""
+    assert re.match(r'  1\. \{"tool": "calculator", .*"expression": "[^"]*\^', steps), "calc-09"
+    assert "✗ 工具出错：ValueError：^ 在 Python 里是按位异或" in steps or "✗ JSON 格式错误" in steps, "calc-09"
     assert re.search(r"unit-02：.*\n.*\"from_unit\": \"克\"", text), "unit-02"
     assert re.search(r"unit-06：.*\n(.*\n){2}  2\. \{\"answer\": \"10 米约等于 32 英尺", text), "unit-06"
     assert re.search(r"site-03：.*\n(.*\n){3}     ✗ JSON 格式错误.*\n  3\. \{\"answer\": \"请检查 JSON 格式", text), "site-03"
