@@ -85,6 +85,14 @@ def test_notebook_cache_key_comes_from_the_runner():
     assert "hashFiles('notebooks" not in text
 
 
+def test_a_weekly_run_executes_every_notebook_without_the_cache():
+    ci = load("ci.yml")
+    triggers = ci[True] if True in ci else ci["on"]  # YAML 1.1 reads the key `on` as true
+    assert triggers["schedule"] and triggers["push"] == {"branches": ["main"]}
+    cache = [s for s in ci["jobs"]["test"]["steps"] if "~/.cache/llm-roadmap/executed" in str(s.get("with", {}))]
+    assert len(cache) == 1 and cache[0]["if"] == "github.event_name != 'schedule'", cache
+
+
 def test_link_check_reuses_the_built_site_and_executes_nothing():
     text = (WORKFLOWS / "links.yml").read_text(encoding="utf-8")
     assert "gh run download" in text
