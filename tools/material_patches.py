@@ -10,7 +10,8 @@ Three kinds:
   character of the query, so 学习率 searched 学习 (tests/site/test_search.py).
 - navigation: a link to another page's #section must land on it: Material's instant
   navigation noted a scroll made just before the click in the next page's history
-  entry and then opened that page at the old offset (tests/site/test_real_address.py).
+  entry and then opened that page at the old offset; and it scrolled before the section was in the
+  document, or while a phone's search overlay still locked the scroll (tests/site/test_real_address.py).
 - page load: on every page view Material's bundle made the browser restyle every
   element of the page three extra times (measured in Chromium traces: about a third
   of the main-thread time of a notebook page on a phone).  The palette component set
@@ -109,17 +110,26 @@ PATCHES = [
           'r.pipe(ne("offset"),Ae(100)).subscribe(({offset:a})=>{window.__mdNavigating||history.replaceState(a,"")})',
           "note no scroll offset while the next page loads"),
     Patch("assets/javascripts/bundle.*.min.js",
-          '.subscribe(a=>{var c,p;history.state!==null||!a.hash?',
-          '.subscribe(a=>{var c,p;window.__mdNavigating=!1;history.state!==null||!a.hash?',
-          "the next page is placed (at its #section or its noted offset): note offsets again"),
-    # On a phone the search overlay locks the page's scroll (the body is fixed) until 225 ms after
-    # a result is clicked; a next page that arrived sooner was scrolled to its #section while
-    # locked, which does nothing, and stayed at the top.  Wait for the lock to go.
+          'history.state!==null||!a.hash?window.scrollTo(0,(p=(c=history.state)==null?void 0:c.y)!=null?p:0):',
+          'history.state!==null||!a.hash?(window.__mdNavigating=!1,'
+          'window.scrollTo(0,(p=(c=history.state)==null?void 0:c.y)!=null?p:0)):',
+          "the next page is placed at its noted offset (or the top): note offsets again"),
+    # A page reached by a link to a #section is scrolled there when it is placed, but two things can
+    # keep the section out of reach at that moment.  On a phone the search overlay locks the page's
+    # scroll (the body is fixed) until 225 ms after a result is clicked: a scroll while locked does
+    # nothing, and the unlock scrolls back to where the previous page was.  And on a loaded machine the
+    # page is sometimes placed while the end of its article is not in the document yet (12 of the 29
+    # sections of 专业深入): the section is not found, nothing scrolls, the unlock's scroll was noted
+    # as the page's offset and a second placement went there (a search result for 量化 from a scrolled
+    # page on a 390 px phone stayed 17,000 px above its section in 5 of 6 runs at 4x CPU throttling).
+    # So wait (every 50 ms, at most 3 s) until the page is unlocked and the section is there, noting no
+    # offset meanwhile, then scroll to it.
     Patch("assets/javascripts/bundle.*.min.js",
           '(history.scrollRestoration="auto",gn(a.hash),history.scrollRestoration="manual")',
-          '(function u(){document.body.hasAttribute("data-md-scrolllock")?setTimeout(u,50):'
-          '(history.scrollRestoration="auto",gn(a.hash),history.scrollRestoration="manual")})()',
-          "scroll to the #section once the search overlay has unlocked the page's scroll"),
+          '(function u(t){let s;try{s=document.getElementById(decodeURIComponent(a.hash.slice(1)))}catch(e){s=!0}'
+          '(document.body.hasAttribute("data-md-scrolllock")||!s)&&t<60?setTimeout(u,50,t+1):'
+          '(window.__mdNavigating=!1,history.scrollRestoration="auto",gn(a.hash),history.scrollRestoration="manual")})(0)',
+          "scroll to the #section once the page is unlocked and the section is in it"),
     Patch("assets/javascripts/bundle.*.min.js",
           "function ti(e){return e.replaceWith(ei),ei.replaceWith(Un(e)),$({ref:e})}",
           'function ti(e){return e.parentElement.classList.contains("md-typeset__table")'
