@@ -16,7 +16,7 @@ STAMP  := $(VENV)/.requirements-installed
 
 .PHONY: serve test test-fast build notebooks screenshots lighthouse clean
 
-$(STAMP): requirements.txt tools/write_bytecode.py
+$(STAMP): requirements.txt requirements-lock.txt tools/write_bytecode.py
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

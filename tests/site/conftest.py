@@ -55,7 +55,7 @@ def hosted(browser, site):
 
 
 COPIED = ["docs", "notebooks", "includes", "overrides", "tools", "mkdocs.yml", "mkdocs-offline.yml",
-          "requirements.txt"]
+          "requirements.txt", "requirements-lock.txt"]
 
 
 @pytest.fixture()
