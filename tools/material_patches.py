@@ -118,7 +118,7 @@ PATCHES = [
     # keep the section out of reach at that moment.  On a phone the search overlay locks the page's
     # scroll (the body is fixed) until 225 ms after a result is clicked: a scroll while locked does
     # nothing, and the unlock scrolls back to where the previous page was.  And on a loaded machine the
-    # page is sometimes placed while the end of its article is not in the document yet (12 of the 29
+    # page is sometimes placed while the end of its article is not in the document yet (12 of the 29 h3
     # sections of 专业深入): the section is not found, nothing scrolls, the unlock's scroll was noted
     # as the page's offset and a second placement went there (a search result for 量化 from a scrolled
     # page on a 390 px phone stayed 17,000 px above its section in 5 of 6 runs at 4x CPU throttling).
