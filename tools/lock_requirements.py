@@ -16,6 +16,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from packaging.utils import canonicalize_name as canonical
+
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "requirements.txt"
 LOCK = ROOT / "requirements-lock.txt"
@@ -27,14 +29,10 @@ HEADER = """\
 """
 
 
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def pinned(path: Path = REQUIREMENTS) -> dict[str, str]:
     """{name: version} of the `name==version` lines of a requirements file."""
     return {canonical(name): version
-            for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", path.read_text(encoding="utf-8"), re.M)}
+            for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==([^\s#;]+)", path.read_text(encoding="utf-8"), re.M)}
 
 
 def installed() -> dict[str, str]:

@@ -19,7 +19,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name as canonical
 
 from tests.conftest import ROOT
-from tools import write_bytecode
+from tools import lock_requirements, write_bytecode
 from tools.user_cache import cache_root, file_lock, kept_json
 
 
@@ -64,8 +63,7 @@ def versions(platform: Platform) -> dict[str, str]:
 
 
 def project_pins() -> dict[str, str]:
-    text = (ROOT / "requirements.txt").read_text(encoding="utf-8")
-    return {canonical(n): v for n, v in re.findall(r"^([A-Za-z0-9_.\-]+)==([^\s#;]+)", text, re.M)}
+    return lock_requirements.pinned()
 
 
 @functools.cache
