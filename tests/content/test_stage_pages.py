@@ -40,3 +40,29 @@ def test_sections_are_not_empty(page):
 def test_the_skeleton_check_can_fail():
     broken = "## 学习目标\n\n## 核心知识\n\n## 阶段评估\n\n1. 问题？\n"
     assert list(h2_sections(broken)) != SKELETON
+
+
+CHINESE_NUMBERS = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+STATED_COUNT = re.compile(r"准备了([一两二三四五六七八九十])个 notebook")
+LISTED_NOTEBOOK = re.compile(r"^- \[[^\]]+\]\(\.\./notebooks/[^)#]+\.md\)", re.M)
+
+
+def stated_and_listed(hands_on: str) -> tuple[int, int] | None:
+    """The number of notebooks a 动手实践 section says it has, and the number its list links to."""
+    stated = STATED_COUNT.search(hands_on)
+    if stated is None:
+        return None
+    return CHINESE_NUMBERS[stated.group(1)], len(LISTED_NOTEBOOK.findall(hands_on))
+
+
+@pytest.mark.parametrize("page", STAGES, ids=lambda p: p.stem)
+def test_the_stated_number_of_notebooks_is_the_number_listed(page):
+    counts = stated_and_listed(h2_sections(page.read_text(encoding="utf-8"))["动手实践"])
+    if counts is not None:
+        stated, listed = counts
+        assert stated == listed, f"{page.name}: 动手实践 says {stated} notebooks and lists {listed}"
+
+
+def test_the_notebook_count_check_can_fail():
+    section = "本站为这一阶段准备了两个 notebook：\n\n- [A](../notebooks/a.md)：……\n"
+    assert stated_and_listed(section) == (2, 1)
