@@ -1,7 +1,7 @@
 # 用 llama.cpp 运行的本地聊天模型，接口与上面的 TransformersChat 相同（complete 和 stream），
 # openai_server 不用改。这个单元与仓库里的 notebooks/shared/llama_cpp_chat.py 完全相同（测试会核对）。
 # 为什么要它：只有 CPU 时，transformers 用 float32 计算（多数 CPU 没有快速的 bfloat16 指令），每生成
-# 一个 Token 都要把约 2.5 GB 的权重从内存读一遍，内存带宽决定了速度。llama.cpp 直接用 GGUF 文件里
+# 一个 Token 都要把约 2 GB 的权重从内存读一遍，内存带宽决定了速度。llama.cpp 直接用 GGUF 文件里
 # 4 位量化的权重（约 0.5 GB）计算，每一步读的字节少得多，生成快好几倍。
 # 分词和聊天模板仍然用 transformers 的分词器：送进模型的 Token 与 TransformersChat 完全相同，
 # 只是前向计算换成了 llama.cpp（通过 cyllama 这个 Python 绑定）。

@@ -41,7 +41,7 @@ Prompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 
 
 class Strict(BaseModel):
-    # strict：数字 5 不会被悄悄变成字符串 "5"；forbid：拼错的字段名（"txt"）报错，而不是被忽略
+    # strict：类型不对就报错，字符串 "5" 不会被悄悄当成整数 5；forbid：拼错的字段名（"txt"）报错，而不是被忽略
     model_config = ConfigDict(strict=True, extra="forbid")
 
 

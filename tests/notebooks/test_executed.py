@@ -93,6 +93,13 @@ def test_bert_meets_the_offline_targets(executed):
     assert baseline, "the baseline on the same split is shown"
 
 
+def test_bert_shows_where_chinese_characters_are_split_apart(executed):
+    """The prose: BertPreTokenizer alone keeps a run of Han characters whole; BertNormalizer splits it."""
+    text = _text_outputs(executed["03-bert-chinese-sentiment"])
+    assert "只预切分： ['这家酒店的服务非常好', '，', 'playing', '很开心']" in text
+    assert "先规范化： ['这', '家', '酒', '店', '的', '服', '务'" in text
+
+
 def test_bert_prose_about_calibration_and_significance_holds(executed):
     """What notebook 03's prose says about its own results (issue 13): confidences spread out,
     temperature scaling > 1 lowers the test ECE without changing a prediction, the top bin is
