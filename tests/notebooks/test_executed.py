@@ -319,9 +319,10 @@ def test_rag_notebook_prose_holds(executed):
     chunkings, methods = ["按标题", "按固定长度", "按句子"], ["向量（E5）", "BM25（jieba）", "混合（RRF）", "RAG-Fusion"]
     expected = [(c, "BM25（jieba）") for c in chunkings[:2]] + [("按句子", m) for m in methods]
     assert sorted(mrr) == sorted(expected), sorted(mrr)
-    # 按句子切分时：BM25 比 E5 好得多；混合检索没有超过 BM25 单独的 MRR
+    # 按句子切分时：BM25 比 E5 好得多；混合检索比 BM25 单独好不了多少（MRR 最多高出零点零几）。
+    # 知识库是本站的页面：页面一改，这几行就会动（12-03 改了几页后，混合检索从 0.79 对 0.79 变成 0.80 对 0.79）
     assert mrr["按句子", "BM25（jieba）"]["mrr"] > mrr["按句子", "向量（E5）"]["mrr"] + 0.05, mrr
-    assert mrr["按句子", "混合（RRF）"]["mrr"] <= mrr["按句子", "BM25（jieba）"]["mrr"], mrr
+    assert mrr["按句子", "混合（RRF）"]["mrr"] <= mrr["按句子", "BM25（jieba）"]["mrr"] + 0.03, mrr
     # RAG-Fusion（每题一个改写）没有比混合检索更好：recall@1、recall@3、MRR 更低，recall@5 相差不超过两题
     # （2/60 ≈ 0.033，表里是两位小数）。改写随拼批而变，重新运行时会差一两题（文字里说明了）。
     deltas = {k: mrr["按句子", "RAG-Fusion"][k] - mrr["按句子", "混合（RRF）"][k] for k in ("r1", "r3", "r5", "mrr")}
@@ -332,6 +333,9 @@ def test_rag_notebook_prose_holds(executed):
     # 连「换说法」的问题也是 BM25 好
     kinds = {row[0]: row[1:] for row in _html_table(nb, "换说法类")}  # columns: 关键词类, 换说法类, 模糊类
     assert float(kinds["BM25（jieba）"][1]) > float(kinds["向量（E5）"][1]), kinds
+    # 改偏了意思的例子：第一个改写只留下了前半个问题
+    first = re.search(r"top-p 采样又叫什么？它出自哪篇论文？ → \[([^\]]*)\]", text).group(1)
+    assert "论文" not in first, first
     # 每题只要一个改写（只复述问题或例子的改写被丢掉）
     assert 0.8 <= float(re.search(r"平均每题 ([\d.]+) 个改写", text).group(1)) <= 1
     # 前两种失败都被挑了出来；第三种只在回答过的几道题里找，找不到时 notebook 直说

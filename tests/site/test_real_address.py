@@ -226,6 +226,53 @@ def test_a_search_result_on_a_phone_lands_on_its_section(browser, site):
     assert 0 <= offset < 80, offset
 
 
+FOLLOW_LINK = """(href) => {
+  // the last link to `href` on the page, in the middle of the screen (a reader far down a long page)
+  const link = [...document.querySelectorAll("article a[href]")].filter(a => a.href === href).pop();
+  link.scrollIntoView({block: "center"});
+  return new Promise(done => setTimeout(() => done(scrollY), 400));
+}"""
+
+
+def settled_offset(page, title_part):
+    """The page's scroll offset once the page whose title has `title_part` is shown and stays put."""
+    page.wait_for_function("(part) => document.title.includes(part)", arg=title_part)
+    offsets = []
+    while len(offsets) < 3 or len(set(offsets[-3:])) > 1:  # Material places a page after swapping it in
+        page.wait_for_timeout(300)
+        offsets.append(page.evaluate("scrollY"))
+        assert len(offsets) < 40, offsets
+    return offsets[-1]
+
+
+def test_the_back_button_returns_to_where_the_reader_was(browser, site):
+    """A reader far down 应用实践 follows a link to a notebook (no #section: the notebook opens at its
+    top) and to a glossary term, and comes back with the back button each time: to the same place on
+    the long page, not to its top (the README listed that as a known issue on 12-03; with the
+    navigation patches of tools/material_patches.py it was not seen again).  On a phone, at a phone's speed."""
+    context = real_address_context(browser, site.online, viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    found = {}
+    try:
+        page.goto(SITE_URL + "stages/03-applications/", wait_until="networkidle")
+        context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
+        for href, title in [(SITE_URL + "notebooks/08-rag-retrieval-augmented-generation/", "检索增强生成"),
+                            (SITE_URL + "glossary/#term-pass-k", "术语表")]:
+            before = page.evaluate(FOLLOW_LINK, href)
+            page.evaluate("(href) => [...document.querySelectorAll('article a[href]')]"
+                          ".filter(a => a.href === href).pop().click()", href)
+            opened = settled_offset(page, title)
+            page.go_back()
+            found[title] = (before, opened, settled_offset(page, "应用实践"))
+    finally:
+        context.close()
+    assert found["检索增强生成"][1] == 0, found  # a page without a #section opens at its top
+    assert all(before > 5000 and abs(back - before) < 100 for before, _, back in found.values()), found
+    assert not errors, errors
+
+
 def pages_of(root, offline):
     pages = [p for p in html_files(root) if p.name != "404.html" and "downloads" not in p.parts]
     assert len(pages) >= 15
