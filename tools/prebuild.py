@@ -1,7 +1,7 @@
 """The one build step before any site generator: write plain generated files.
 
     python -m tools.prebuild               # convert models, execute changed notebooks, write everything
-    python -m tools.prebuild --no-execute  # render the last executed copies, say which are stale (mkdocs serve)
+    python -m tools.prebuild --no-execute  # render the last executed copies, say which are stale (make serve)
 
 What it writes (all gitignored, all marked as generated):
 
@@ -206,7 +206,7 @@ def prebuild(execute: bool = True, force: bool = False, log=print) -> list:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-execute", action="store_true",
-                        help="render the last executed copies; execute nothing (for mkdocs serve)")
+                        help="render the last executed copies; execute nothing (for make serve)")
     parser.add_argument("--force", action="store_true", help="execute every notebook again")
     parser.add_argument("--check-repository", metavar="OWNER/NAME",
                         help="only check that mkdocs.yml names this repository (the deploy workflow)")
