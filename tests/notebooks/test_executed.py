@@ -29,7 +29,7 @@ def test_within_time_budget(executed, path):
 STATED_TIME = re.compile(r"\*\*预计用时\*\*：[^。]*?在 2 核 CPU 上运行(不到|约)? ?(\d+)(?:～(\d+))? 分钟")
 
 
-def stated_minutes(nb) -> tuple[float, float]:
+def stated_minutes(nb) -> tuple[int, int]:
     """The run time on 2 cores a notebook's opening states, as (fewest, most) minutes."""
     found = STATED_TIME.search(nb.cells[0].source)
     assert found, "the first cell states the run time on 2 CPU cores (**预计用时**：…在 2 核 CPU 上运行约 N 分钟)"

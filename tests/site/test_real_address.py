@@ -226,10 +226,11 @@ def test_a_search_result_on_a_phone_lands_on_its_section(browser, site):
     assert 0 <= offset < 80, offset
 
 
-FOLLOW_LINK = """(href) => {
-  // the last link to `href` on the page, in the middle of the screen (a reader far down a long page)
-  const link = [...document.querySelectorAll("article a[href]")].filter(a => a.href === href).pop();
-  link.scrollIntoView({block: "center"});
+SHOW_LINK = """(href) => {
+  // the last link to `href` on the page, in the middle of the screen (a reader far down a long page),
+  // kept for the click; the scroll offset the reader is at
+  window.__shownLink = [...document.querySelectorAll("article a[href]")].filter(a => a.href === href).pop();
+  window.__shownLink.scrollIntoView({block: "center"});
   return new Promise(done => setTimeout(() => done(scrollY), 400));
 }"""
 
@@ -260,9 +261,8 @@ def test_the_back_button_returns_to_where_the_reader_was(browser, site):
         context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
         for href, title in [(SITE_URL + "notebooks/08-rag-retrieval-augmented-generation/", "检索增强生成"),
                             (SITE_URL + "glossary/#term-pass-k", "术语表")]:
-            before = page.evaluate(FOLLOW_LINK, href)
-            page.evaluate("(href) => [...document.querySelectorAll('article a[href]')]"
-                          ".filter(a => a.href === href).pop().click()", href)
+            before = page.evaluate(SHOW_LINK, href)
+            page.evaluate("window.__shownLink.click()")
             opened = settled_offset(page, title)
             page.go_back()
             found[title] = (before, opened, settled_offset(page, "应用实践"))
