@@ -7,7 +7,9 @@ build stops and says which patch to review: a patch never applies half-way.
 Three kinds:
 
 - search: Material 9.8's query segmenter never tries a word ending at the last
-  character of the query, so 学习率 searched 学习 (tests/site/test_search.py).
+  character of the query, so 学习率 searched 学习 (tests/site/test_search.py); and a
+  typed word the index holds as pieces (扩散模型, top-p, KV缓存) was searched as any
+  one of them, or not at all: now as all of them (tests/site/test_search_queries.py).
 - navigation: a link to another page's #section must land on it: Material's instant
   navigation noted a scroll made just before the click in the next page's history
   entry and then opened that page at the old offset; and it scrolled before the section was in the
@@ -65,6 +67,24 @@ PATCHES = [
     Patch("assets/javascripts/workers/search.*.min.js",
           "n[a]&&a<t.length-1&&", "n[a]&&a<t.length&&",
           "Chinese queries keep their last character"),
+    # A word the reader typed is one thing to find, even when the index holds it as several pieces:
+    # 扩散模型 is indexed as 扩散 + 模型, top-p as top + p, KV缓存 as kv + 缓存.  Material searched the
+    # pieces as alternatives, so the sections titled with the commonest piece (模型, p) came first,
+    # and a word mixing Latin letters and Chinese characters (KV缓存) was searched whole and found
+    # nothing.  Now a typed word is cut at the index's separators, between Latin and Chinese, and
+    # each Chinese run into the index's words (Material's segmenter, fe); when the cut pieces make up
+    # the word exactly, every piece is required (+piece*).  Where the segmenter offers overlapping
+    # alternatives, or the word carries search syntax (+, -, quotes, a field:), Material's own handling stays.
+    Patch("assets/javascripts/workers/search.*.min.js",
+          r'search(e){if(e=e.replace(new RegExp("\\p{sc=Han}+","gu"),s=>[...fe(s,this.index.invertedIndex)].join("* ")),',
+          r'search(e){let Han=new RegExp("\\p{sc=Han}+","gu"),cut=s=>[...fe(s,this.index.invertedIndex)];'
+          r'if(e=/"/.test(e)?e.replace(Han,s=>cut(s).join("* ")):e.split(/\s+/).map(w=>{'
+          r'if(/^[+\-]|[:~^*]/.test(w))return w.replace(Han,s=>cut(s).join("* "));'
+          r'let p=[],whole=!0;'
+          r'for(let x of w.split(lunr.tokenizer.separator))for(let y of x.match(/\p{sc=Han}+|\P{sc=Han}+/gu)||[])'
+          r'if(/\p{sc=Han}/u.test(y)){let z=cut(y);whole=whole&&z.join("").length===y.length;p.push(...z)}else p.push(y);'
+          r'return p.length>1&&whole?p.map(x=>"+"+x+"*").join(" "):p.join("* ")}).join(" "),',
+          "a word the reader typed is searched as all of its pieces (扩散模型, top-p, KV缓存)"),
     # Switching palettes now shows the theme's own colour transitions (0.25 s).
     Patch("assets/stylesheets/palette.*.min.css",
           "[data-md-color-switching] *,[data-md-color-switching] :after,"
