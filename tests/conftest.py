@@ -2,20 +2,17 @@
 
 `make test` runs everything.  `make test-fast` runs `pytest -m "not slow"`:
 content, sources, glossary and tool units, with no site build and no notebook
-execution.  A test is slow when it uses the built site (the `site`, `server`
-or `browser` fixtures) or is marked `@pytest.mark.slow` (it executes notebooks
+execution.  A test is slow when it uses the built site (the `site`, `browser`,
+`project` or `model_dir` fixtures) or is marked `@pytest.mark.slow` (it executes notebooks
 or converts models).  The site is built once per test session, both variants,
 strictly, with every notebook executed (cached by its inputs).
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import shutil
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +22,7 @@ from tools import build_site
 from tools.user_cache import file_lock
 
 ROOT = Path(__file__).resolve().parent.parent
-SLOW_FIXTURES = {"site", "server", "browser", "project", "model_dir"}  # model_dir: converts a model
+SLOW_FIXTURES = {"site", "browser", "project", "model_dir"}  # model_dir: converts a model
 
 
 MIN_FREE_DISK = 3 * 2**30  # the largest test writes ~1.2 GB (a model from the Hub stand-in) next to a build
@@ -90,17 +87,3 @@ def site(tmp_path_factory, worker_id) -> BuiltSite:
     return BuiltSite(folder / "site", folder / "site-offline", log_file.read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="session")
-def server(site):
-    """The hosted variant served over HTTP on 127.0.0.1 (a free port)."""
-    handler = functools.partial(_QuietHandler, directory=str(site.online))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass

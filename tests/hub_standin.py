@@ -23,7 +23,8 @@ As on the Hub, `resolve` answers with ETag and X-Repo-Commit; files over LARGE b
 GET is).  A missing file is 404 with X-Error-Code EntryNotFound, a missing repository 404
 with RepoNotFound.  Any request it does not understand gets 404 and is recorded in
 `unknown`: tests assert that list is empty, so a client that starts using a new route is
-noticed instead of silently working around it.
+noticed instead of silently working around it.  Every request, known or not, is recorded in
+`requests` (a test that serves nothing asserts no request was made).
 
     with HubStandIn({"model": {"google-bert/bert-base-chinese": folder}}) as hub:
         os.environ["HF_ENDPOINT"] = hub.url   # before huggingface_hub is imported
@@ -81,6 +82,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def parse_request(self):
+        if parsed := super().parse_request():
+            self.server.requests.append(f"{self.command} {self.path}")
+        return parsed
 
     def _send(self, status: int, body: bytes = b"", headers: dict | None = None, kind="application/json"):
         self.send_response(status)
@@ -193,6 +199,7 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     repos: dict
     unknown: list
+    requests: list
     cdn_url: str
 
 
@@ -202,10 +209,11 @@ class HubStandIn:
     def __init__(self, repos: dict[str, dict[str, Path]]):
         loaded = {(kind, name): Repo(Path(folder)) for kind, named in repos.items() for name, folder in named.items()}
         self.unknown: list[str] = []
+        self.requests: list[str] = []
         self.servers = [_Server(("127.0.0.1", 0), _Handler) for _ in range(2)]  # the Hub, and its "CDN"
         hub, cdn = self.servers
         for server in self.servers:
-            server.repos, server.unknown = loaded, self.unknown
+            server.repos, server.unknown, server.requests = loaded, self.unknown, self.requests
             server.cdn_url = f"http://127.0.0.1:{cdn.server_address[1]}"
         self.url = f"http://127.0.0.1:{hub.server_address[1]}"
 

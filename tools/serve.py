@@ -79,7 +79,10 @@ def build(state: State, log=print) -> None:
             log(f"BUILD FAILED (still serving the last good build):\n{state.error}")
             return
         if output and cmd[2] == "tools.prebuild":
-            log("\n".join(line for line in output.splitlines() if "stale" in line or "never" in line))
+            # what a writer needs to see: notebooks whose outputs are old or missing (and, were
+            # --no-execute ever ignored, an execution: tests/site/test_serve.py looks for it)
+            log("\n".join(line for line in output.splitlines()
+                           if any(word in line for word in ("stale", "never", "executing"))))
     with state.lock:
         old, state.site, state.error = state.site, target, ""
         state.build_id = str(time.time())

@@ -63,6 +63,15 @@ def test_the_stated_number_of_notebooks_is_the_number_listed(page):
         assert stated == listed, f"{page.name}: 动手实践 says {stated} notebooks and lists {listed}"
 
 
+def test_the_stated_number_is_found_where_notebooks_are_listed():
+    """The count test above checks nothing on a page where STATED_COUNT finds no sentence: a rewording
+    must not turn it off.  The stages with a list of notebooks say how many; the others have no such list."""
+    sections = {p.stem: h2_sections(p.read_text(encoding="utf-8"))["动手实践"] for p in STAGES}
+    stating = {stem for stem, hands_on in sections.items() if stated_and_listed(hands_on)}
+    assert stating == {"02-foundations", "03-applications"}
+    assert {stem for stem, hands_on in sections.items() if LISTED_NOTEBOOK.search(hands_on)} == stating
+
+
 def test_the_notebook_count_check_can_fail():
     section = "本站为这一阶段准备了两个 notebook：\n\n- [A](../notebooks/a.md)：……\n"
     assert stated_and_listed(section) == (2, 1)

@@ -208,26 +208,27 @@ def test_decoder_is_causal_and_padding_does_not_leak(nb):
     logits_changed, _ = model.decode(changed, memory, src_mask)
     assert torch.allclose(logits[:, :3], logits_changed[:, :3], atol=1e-6)
     assert not torch.allclose(logits[:, 3:], logits_changed[:, 3:])
-    # a short source alone and inside a padded batch give the same logits
-    alone, _ = nb.encode_batch([10320])
-    tgt_alone = tgt[:1, : (tgt[0] != nb.PAD_ID).sum()]
-    assert torch.allclose(model(alone, tgt_alone), model(src, tgt)[:1, : tgt_alone.size(1)], atol=1e-5)
+    # the short source (四十五万零六, one <pad> in this batch) alone and inside the padded batch give the
+    # same logits: the padding of the source never reaches the encoder or the cross-attention
+    assert src[1, -1] == nb.PAD_ID
+    alone, tgt_alone = nb.encode_batch([450006])
+    assert torch.allclose(model(alone, tgt_alone), model(src, tgt)[1:2, : tgt_alone.size(1)], atol=1e-5)
 
 
 def test_greedy_decode_and_cross_attention_map(nb):
     model = _model(nb)
     src, _ = nb.encode_batch([10320, 7, 450006])
-    out = nb.greedy_decode(model, src, max_len=6)
-    assert out.shape[0] == 3 and 2 <= out.size(1) <= 7
-    assert out[:, 0].eq(nb.BOS_ID).all()
-    for row in out.tolist():  # after <eos> only <pad>
-        if nb.EOS_ID in row:
-            assert all(t == nb.PAD_ID for t in row[row.index(nb.EOS_ID) + 1:])
-    predictions = nb.predict(model, [10320, 7], max_len=6)
-    assert len(predictions) == 2 and all(p is None or p.isdigit() or p == "" for p in predictions)
-    assert nb.exact_match(["10320", "8"], [10320, 7]) == 0.5
     for layer, head in [(-1, None), (0, None), (1, 3)]:
         weights, source, generated = nb.cross_attention_map(model, 10320, layer=layer, head=head, max_len=6)
         assert source == list("一万零三百二十")
-        assert weights.shape == (len(generated), len(source))
+        assert weights.shape == (len(generated), len(source)) == (6, 7)
         assert torch.allclose(weights.sum(-1), torch.ones(len(generated)), atol=1e-5)
+    assert nb.greedy_decode(model, src, max_len=6).shape == (3, 7)  # untrained: never ends, stops at max_len
+    with torch.no_grad():  # make <eos> likelier: rows 0 and 2 end at once, row 1 one token later
+        model.generator.bias[nb.EOS_ID] += 1.5
+    out = nb.greedy_decode(model, src, max_len=6)
+    bos, eos, pad = nb.BOS_ID, nb.EOS_ID, nb.PAD_ID
+    assert out.tolist() == [[bos, eos, pad], [bos, 10, eos], [bos, eos, pad]]  # after <eos> only <pad>
+    # predict() gives the digits before <eos> (id 10 is "7")
+    assert nb.predict(model, [10320, 7], max_len=6) == [nb.decode_target(row) for row in out[:2].tolist()] == ["", "7"]
+    assert nb.exact_match(["10320", "8"], [10320, 7]) == 0.5

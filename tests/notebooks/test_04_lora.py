@@ -1,5 +1,6 @@
-"""The LoRA notebook: its hand-written LoRA layer against peft, the adapter
-save/load round trip, the metrics, and the customer-service dataset."""
+"""The LoRA notebook: its hand-written LoRA layer against peft, its answer loss, the metrics, and the
+customer-service dataset.  (The notebook's adapter save/load/merge round trip is not an exported cell: its
+executed output is checked in tests/notebooks/test_executed.py.)"""
 
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ def test_add_lora_replaces_only_targets(nb):
     assert trainable == ["fc1.lora_A", "fc1.lora_B"]
 
 
-# --- peft on a (tiny) causal language model ---------------------------------
+# --- a (tiny) causal language model ----------------------------------------
 
 def _tiny_causal_lm(seed: int):
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -118,40 +119,6 @@ def _tiny_causal_lm(seed: int):
     config = LlamaConfig(vocab_size=96, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
     return LlamaForCausalLM(config).eval()
-
-
-# peft 0.21 calls a function that transformers 5 renamed (the notebook filters the same FutureWarning)
-@pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing.*:FutureWarning")
-def test_adapter_save_load_round_trip(tmp_path):
-    from peft import LoraConfig, PeftModel, get_peft_model
-
-    base = _tiny_causal_lm(seed=0)
-    base.save_pretrained(tmp_path / "base")
-    model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear"))
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_B" in name:
-                param.normal_(std=0.1)
-    model.eval()
-    ids = torch.randint(0, 96, (2, 10))
-    with torch.no_grad():
-        expected = model(input_ids=ids).logits
-    model.save_pretrained(tmp_path / "adapter")
-    saved = {p.name for p in (tmp_path / "adapter").iterdir()}
-    assert {"adapter_config.json", "adapter_model.safetensors"} <= saved
-
-    from transformers import AutoModelForCausalLM
-
-    reloaded = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tmp_path / "base"),
-                                         tmp_path / "adapter").eval()
-    with torch.no_grad():
-        assert torch.equal(reloaded(input_ids=ids).logits, expected)
-        merged = reloaded.merge_and_unload()
-        assert torch.allclose(merged(input_ids=ids).logits, expected, atol=1e-5)
-    merged.save_pretrained(tmp_path / "merged")
-    again = AutoModelForCausalLM.from_pretrained(tmp_path / "merged").eval()
-    with torch.no_grad():
-        assert torch.equal(again(input_ids=ids).logits, merged(input_ids=ids).logits)
 
 
 def test_answer_loss_matches_the_models_own_loss(nb):

@@ -6,8 +6,8 @@ groundedness check."""
 import faiss
 import numpy as np
 import pytest
-from pymdownx.slugs import slugify
 
+from tests.conftest import mkdocs_config
 from tests.notebook_import import load_exports
 from tests.notebooks.test_rag_data import ROOT, headings, rows
 
@@ -120,7 +120,7 @@ def test_metrics(nb):
 def test_citation_anchors_are_the_sites_own():
     """The notebook's slug equals the slugify mkdocs.yml configures, for every heading of the knowledge base."""
     nb = load_exports("08-rag-retrieval-augmented-generation.ipynb")
-    site_slug = slugify(case="lower")
+    site_slug = mkdocs_config()["mdx_configs"]["toc"]["slugify"]
     for page in {ref["page"] for q in rows() for ref in q["sections"]}:
         for heading in headings(page):
             assert nb.slug(heading) == site_slug(heading, "-"), heading

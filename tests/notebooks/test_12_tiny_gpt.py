@@ -1,6 +1,7 @@
 """The tiny-GPT notebook: its data cleaning, tokenizer, model blocks, schedule, SFT masking, format and repeat checks
 and DPO loss, imported from the notebook and checked against PyTorch, transformers' Llama and the paper's
-formula.  No training here; the build executes the notebook (and its own TRL check)."""
+formula.  No real training here (only 100 steps that teach a tiny model three poems, for sample()); the build
+executes the notebook (and its own TRL check)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from torch import nn
 from tests.notebook_import import load_exports
 
 
+POEMS = ["白日依山尽，\n黄河入海流。", "欲穷千里目，\n更上一层楼。", "春眠不觉晓，\n处处闻啼鸟。"]
+
+
 @pytest.fixture(scope="module")
 def nb():
     module = load_exports("12-tiny-chinese-gpt.ipynb")
-    texts = ["白日依山尽，\n黄河入海流。", "欲穷千里目，\n更上一层楼。", "春眠不觉晓，\n处处闻啼鸟。"] * 20
-    module.tokenizer = module.train_tokenizer(texts, 400)
+    module.tokenizer = module.train_tokenizer(POEMS * 20, 400)
     module.PAD_ID, module.BOS_ID, module.EOS_ID, module.USER_ID, module.ASSISTANT_ID = (
         module.tokenizer.token_to_id(t) for t in module.SPECIAL_TOKENS)
     return module
@@ -54,7 +57,9 @@ def test_the_split_is_stable_and_about_five_percent(nb):
     assert len(poems) > 7000
     share = sum(map(nb.is_validation, poems)) / len(poems)
     assert 0.03 < share < 0.07
-    assert nb.is_validation(dict(poems[0])) == nb.is_validation(poems[0])
+    # the same side in every process and Python version (not hash(), which is salted per process), by the text only
+    assert [i for i in range(200) if nb.is_validation({"body": f"诗{i}"})] == [89, 104, 136, 142, 154, 156, 166, 186]
+    assert nb.is_validation({"body": "诗89", "title": "别的题目", "author": "别人"})
 
 
 # --- tokenizer -----------------------------------------------------------------------------------
@@ -105,9 +110,17 @@ def test_hf_tokenizer_gives_the_same_ids_and_names_the_special_tokens(nb):
 
 
 def test_sample_continues_each_prompt(nb):
-    model = nb.TinyGPT(len(nb.tokenizer.get_vocab()), dim=32, n_layers=1, n_heads=2, hidden=64).eval()
-    answers = nb.sample(model, [nb.chat_prompt("写一首七言绝句。"), "<|bos|>"], max_new_tokens=5)
-    assert len(answers) == 2 and all(isinstance(a, str) for a in answers)
+    """A model that has learnt POEMS recites the rest of each one from its own prompt, whatever the other prompts
+    of the (left-padded) batch: only the new text, ending at <|eos|> or after max_new_tokens."""
+    model = nb.TinyGPT(len(nb.tokenizer.get_vocab()), dim=32, n_layers=1, n_heads=2, hidden=64)
+    rows = torch.tensor([[nb.BOS_ID, *nb.tokenizer.encode(p).ids, nb.EOS_ID] for p in POEMS])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    for _ in range(100):
+        nb.train_step(model, optimizer, F.cross_entropy(model(rows[:, :-1]).flatten(0, 1), rows[:, 1:].flatten()))
+    model.eval()
+    prompts = ["<|bos|>欲穷千里目，\n", "<|bos|>春眠不觉晓", "<|bos|>白日依山尽，"]  # 4, 2 and 3 tokens
+    assert nb.sample(model, prompts, temperature=0.01) == ["更上一层楼。", "，\n处处闻啼鸟。", "\n黄河入海流。"]
+    assert nb.sample(model, prompts, temperature=0.01, max_new_tokens=2) == ["更上一层楼。", "，\n", "\n黄河入海流"]
 
 
 # --- training pieces -----------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def test_offline_source_without_the_repository_says_how_to_get_it(stem, tmp_path
         env = {**learner_env(tmp_path, hub), "LLM_ROADMAP_SOURCE": "offline"}
         with pytest.raises(notebook_runner.NotebookError) as stopped:
             notebook_runner.execute(notebook, tmp_path / "executed.ipynb", kernel_env=env)
-        assert hub.unknown == []
+        assert hub.requests == []
     message = str(stopped.value)
     from tools.prebuild import repository
 

@@ -132,9 +132,14 @@ def test_when_the_installs_do_not_resolve_together_each_notebook_is_checked_alon
 
 
 def test_the_check_catches_an_upgrade_of_a_platform_package():
-    """What the first cells used to do: pin transformers to this project's version."""
-    with pytest.raises(AssertionError, match="would change Colab's own packages"):
-        platforms.dry_run(COLAB, [f"transformers=={platforms.project_pins()['transformers']}"])
+    """What the first cells used to do: pin transformers to this project's version.  The failure must be pip's
+    resolver conflict over that pin (Colab's transformers held fixed), not any failure of pip."""
+    spec = f"transformers=={platforms.project_pins()['transformers']}"
+    assert spec != f"transformers=={platforms.versions(COLAB)['transformers']}"
+    with pytest.raises(AssertionError, match="would change Colab's own packages") as failed:
+        platforms.dry_run(COLAB, [spec])
+    assert f"Cannot install {spec} because these package versions have conflicting dependencies" in str(failed.value)
+    assert "ResolutionImpossible" in str(failed.value)
 
 
 # What each platform runs by default: the offline path of the notebooks without a model download (01,
@@ -176,10 +181,11 @@ def test_a_version_between_two_tested_ones_is_inside():
 
 
 def test_kaggle_runs_when_one_of_its_versions_is_outside_colabs_and_the_projects(monkeypatch):
-    assert platforms.platforms_to_run(EXTRA) == RUN_ON
     real = platforms.versions
+    monkeypatch.setattr(platforms, "versions", lambda p: real(COLAB))  # Kaggle with Colab's versions: inside
+    assert [p.name for p in platforms.platforms_to_run(EXTRA)] == ["Colab"]
     older = {"pandas": "1.5.3"}  # older than Colab's
-    monkeypatch.setattr(platforms, "versions", lambda p: {**real(p), **(older if p.name == "Kaggle" else {})})
+    monkeypatch.setattr(platforms, "versions", lambda p: {**real(COLAB), **(older if p.name == "Kaggle" else {})})
     assert [p.name for p in platforms.platforms_to_run(EXTRA)] == ["Colab", "Kaggle"]
 
 

@@ -279,6 +279,13 @@ def pages_of(root, offline):
     return pages
 
 
+# For each lazily loaded script: whether everything that needs it is far below the first screen (or
+# hidden, or absent), beyond the 600 px margin at which docs/assets/javascripts/ loads it, with room to spare.
+FAR_FROM_THE_SCREEN = """() => {
+  const far = selector => [...document.querySelectorAll(selector)].filter(e => e.checkVisibility())
+    .every(e => e.getBoundingClientRect().top > innerHeight + 1200);
+  return {"katex.min.js": far(".arithmatex"), "mermaid.min.js": far("pre.mermaid, div.mermaid")};
+}"""
 PAGE_BUDGET_BYTES = 300 * 1024  # the first view of any page, gzip: HTML, CSS, JS, fonts, images
 
 
@@ -287,7 +294,8 @@ def test_every_hosted_page_is_light_at_first_and_renders_whole(browser, site):
     for two checks.  Loaded and left alone (no scrolling, no search), it transfers at most 300 KB gzip:
     the search index waits for search, KaTeX and mermaid for a formula or diagram near the screen.
     Then, scrolled through, every formula and diagram renders and each code block has a copy button."""
-    heavy, problems, errors, foreign, failed = {}, {}, {}, [], []
+    heavy, early, problems, errors, foreign, failed = {}, {}, {}, {}, [], []
+    lazy_checks = 0
     for path in pages_of(site.online, offline=False):
         rel = path.relative_to(site.online).as_posix()
         page = hosted_page(browser, site.online)
@@ -299,10 +307,16 @@ def test_every_hosted_page_is_light_at_first_and_renders_whole(browser, site):
             except Exception:  # redirects and aborted requests carry no body
                 pass
 
+        requested = []
         page.on("response", record)
+        page.on("request", lambda request, requested=requested: requested.append(request.url))
         page.goto(SITE_URL + re.sub(r"index\.html$", "", rel), wait_until="networkidle")
-        page.wait_for_timeout(300)
+        page.wait_for_timeout(1000)  # math.js also looks for formulas near the screen once a second
         first_view = dict(sizes)
+        for script, far in page.evaluate(FAR_FROM_THE_SCREEN).items():
+            lazy_checks += far
+            if far and any(u.endswith("/" + script) for u in requested):
+                early[rel] = f"{script} loaded, though nothing that needs it is near the screen"
         if sum(first_view.values()) > PAGE_BUDGET_BYTES:
             biggest = sorted(first_view.items(), key=lambda x: -x[1])[:4]
             heavy[rel] = (f"{sum(first_view.values()) // 1024} KB: "
@@ -315,6 +329,7 @@ def test_every_hosted_page_is_light_at_first_and_renders_whole(browser, site):
         failed += page.failed
         assert first_view, f"{rel}: nothing was transferred"
     assert not heavy, heavy
+    assert not early and lazy_checks > 20, (early, lazy_checks)
     assert not problems, (problems, "failed requests:", failed)
     assert not errors, errors
     assert not foreign, foreign

@@ -2,7 +2,8 @@
 
 import pytest
 
-from tools import glossary
+from tests.conftest import ROOT, mkdocs_config
+from tools import glossary, prebuild
 from tools.glossary import GlossaryError
 
 GOOD = """\
@@ -83,11 +84,18 @@ def test_extra_words_must_be_single_words(tmp_path):
         glossary.extra_words(path)
 
 
-def test_the_real_glossary_feeds_the_search_dictionary():
-    entries = glossary.load()
-    words = {line.split()[0] for line in glossary.jieba_dictionary(entries, glossary.extra_words()).splitlines()}
+def test_the_real_glossary_feeds_the_search_dictionary(tmp_path, monkeypatch):
+    """The file the prebuild step writes, which mkdocs.yml gives the search plugin, holds every Chinese term
+    and extra word."""
+    search = mkdocs_config()["plugins"]["material/search"].config
+    assert ROOT / search["jieba_dict_user"] == prebuild.GENERATED / "jieba_userdict.txt"
+    monkeypatch.setattr(prebuild, "GENERATED", tmp_path)
+    monkeypatch.setattr(prebuild, "SNIPPETS", tmp_path / "snippets")
+    prebuild.write_glossary_files(log=lambda message: None)
+    lines = (tmp_path / "jieba_userdict.txt").read_text(encoding="utf-8").splitlines()
+    words = {line.split()[0] for line in lines}
     assert {"检索增强生成", "低秩适配", "大模型", "注意力机制"} <= words
-    assert set(glossary.chinese_terms(entries)) <= words
+    assert set(glossary.chinese_terms(glossary.load())) | set(glossary.extra_words()) <= words
 
 
 def test_anchors_are_unique_across_the_real_glossary():

@@ -111,6 +111,9 @@
   function sweep() {
     if (!observer || !document.querySelector(WAITING)) return;
     var near = Array.prototype.filter.call(document.querySelectorAll(WAITING), function (node) {
+      // A hidden formula (a closed quiz answer, another tab) has no box: its rectangle is all zeros,
+      // which would count as "at the top of the screen" and download KaTeX on every such page.
+      if (!node.getClientRects().length) return false;
       var box = node.getBoundingClientRect();
       return pending(node) && box.bottom > -600 && box.top < window.innerHeight + 600;
     });
