@@ -71,19 +71,24 @@ PATCHES = [
     # 扩散模型 is indexed as 扩散 + 模型, top-p as top + p, KV缓存 as kv + 缓存.  Material searched the
     # pieces as alternatives, so the sections titled with the commonest piece (模型, p) came first,
     # and a word mixing Latin letters and Chinese characters (KV缓存) was searched whole and found
-    # nothing.  Now a typed word is cut at the index's separators, between Latin and Chinese, and
-    # each Chinese run into the index's words (Material's segmenter, fe); when the cut pieces make up
-    # the word exactly, every piece is required (+piece*).  Where the segmenter offers overlapping
-    # alternatives, or the word carries search syntax (+, -, quotes, a field:), Material's own handling stays.
+    # nothing.  Now each typed word is cut at the index's separators, between Latin letters and Chinese
+    # characters, and each Chinese run into the fewest words of the index that make it up; every piece
+    # is required (+piece*).  When that finds nothing (显存不够怎么办: no page has all three words), or a
+    # Chinese run is not made of index words, or the query uses search syntax (+, -, quotes, field:,
+    # ~, ^, *), Material's way runs: any piece, any word (with KV缓存 cut into KV and 缓存).
     Patch("assets/javascripts/workers/search.*.min.js",
           r'search(e){if(e=e.replace(new RegExp("\\p{sc=Han}+","gu"),s=>[...fe(s,this.index.invertedIndex)].join("* ")),',
-          r'search(e){let Han=new RegExp("\\p{sc=Han}+","gu"),cut=s=>[...fe(s,this.index.invertedIndex)];'
-          r'if(e=/"/.test(e)?e.replace(Han,s=>cut(s).join("* ")):e.split(/\s+/).map(w=>{'
-          r'if(/^[+\-]|[:~^*]/.test(w))return w.replace(Han,s=>cut(s).join("* "));'
-          r'let p=[],whole=!0;'
+          r'search(e){let Han=new RegExp("\\p{sc=Han}+","gu"),words=this.index.invertedIndex,'
+          r'fewest=s=>{let b=[[]];for(let j=1;j<=s.length;j++)for(let i=0;i<j;i++)'
+          r'b[i]&&s.slice(i,j)in words&&(!b[j]||b[i].length+1<b[j].length)&&(b[j]=[...b[i],s.slice(i,j)]);return b[s.length]},'
+          r'latin=c=>/[a-z0-9]/i.test(c||""),'
+          r'any=e.replace(Han,(s,i)=>(latin(e[i-1])?" ":"")+[...fe(s,words)].join("* ")+(latin(e[i+s.length])?" ":"")),'
+          r'all=/(^|\s)[+\-]|[":~^*]/.test(e)?[null]:e.trim().split(/\s+/).map(w=>{let p=[];'
           r'for(let x of w.split(lunr.tokenizer.separator))for(let y of x.match(/\p{sc=Han}+|\P{sc=Han}+/gu)||[])'
-          r'if(/\p{sc=Han}/u.test(y)){let z=cut(y);whole=whole&&z.join("").length===y.length;p.push(...z)}else p.push(y);'
-          r'return p.length>1&&whole?p.map(x=>"+"+x+"*").join(" "):p.join("* ")}).join(" "),',
+          r'p.push(...(/\p{sc=Han}/u.test(y)?fewest(y)||[null]:[y]));'
+          r'return p.includes(null)?null:p.length>1?p.map(x=>"+"+x+"*").join(" "):p.join("")}),found=0;'
+          r'if(!all.includes(null)){all=all.join(" ");try{found=this.index.search(ce(all)).length}catch(t){}}'
+          r'if(e=found?all:any,',
           "a word the reader typed is searched as all of its pieces (扩散模型, top-p, KV缓存)"),
     # Switching palettes now shows the theme's own colour transitions (0.25 s).
     Patch("assets/stylesheets/palette.*.min.css",

@@ -101,6 +101,12 @@ def test_a_word_held_as_pieces_is_searched_as_all_of_them(searcher, query):
     assert marks == {pieces}, marks
 
 
+def test_a_question_no_page_holds_whole_still_finds_pages(searcher):
+    """显存不够怎么办: no page has 显存, 不够 and 怎么办 together; then any of them is searched, as before."""
+    marks = {parse_qs(urlsplit(h).query).get("h", [""])[0] for h in run_query(searcher, "显存不够怎么办")} - {""}
+    assert marks and all(set(m.split()) < {"显存", "不够", "怎么办"} for m in marks), marks
+
+
 def test_results_show_clean_text(searcher):
     for query in ["注意力", "反向传播", "softmax"]:
         run_query(searcher, query)
