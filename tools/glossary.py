@@ -123,8 +123,14 @@ def abbreviations(entries: list[dict]) -> str:
     for entry in entries:
         for term in [entry["term"], *entry.get("aliases", [])]:
             if term.isascii():
-                lines.append(f"*[{term}]: {entry['zh']}（{entry['en']}）：{entry['definition']}")
+                lines.append(f"*[{term}]: {tooltip_name(entry)}：{entry['definition']}")
     return "\n".join(lines) + "\n"
+
+
+def tooltip_name(entry: dict) -> str:
+    """低秩适配（LoRA）; a name without a Chinese form once: PyTorch, not PyTorch（PyTorch）."""
+    same = entry["zh"].casefold() == entry["en"].casefold()
+    return entry["zh"] if same else f"{entry['zh']}（{entry['en']}）"
 
 
 def row_id(name: str) -> str:

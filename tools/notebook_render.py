@@ -120,7 +120,9 @@ def _output(output, figures: _Figures, name: str, index: int) -> str | None:
             size = _png_size(figures.files[path]) if mime == "image/png" else None
             # width and height reserve the figure's space before it loads (no layout shift)
             attrs = f' width="{size[0]}" height="{size[1]}"' if size else ""
-            return _block("nb-output nb-figure", f"![{alt}]({path}){{ loading=lazy{attrs} }}")
+            # a link to the image itself: on a phone a wide figure is shrunk to the column, and a tap
+            # opens it at full size, where it can be zoomed
+            return _block("nb-output nb-figure", f"[![{alt}]({path}){{ loading=lazy{attrs} }}]({path})")
     if "text/html" in data:
         return _block("nb-output nb-html", data["text/html"].strip(), markdown=False)
     if "text/markdown" in data:

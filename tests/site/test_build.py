@@ -109,3 +109,10 @@ def test_chinese_headings_get_readable_anchors(site):
     page = site.online / "stages" / "02-foundations" / "index.html"
     assert {"学习目标", "核心知识", "阶段评估"} <= ids(page)
     assert not any(re.fullmatch(r"_\d+", i) for i in ids(page))
+
+
+def test_no_english_interface_text_from_markdown_extensions(site):
+    """Python-Markdown's toc writes 「Permanent link」 as the ¶'s tooltip unless told otherwise."""
+    pages = [p for root in (site.online, site.offline) for p in html_files(root)]
+    assert not [p for p in pages if 'title="Permanent link"' in p.read_text(encoding="utf-8")]
+    assert any('title="本节的链接"' in p.read_text(encoding="utf-8") for p in pages)

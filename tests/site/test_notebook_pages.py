@@ -61,6 +61,8 @@ def test_notebook_page(site, notebook, variant):
         assert images, "no plots"
         for img in images:
             assert resolve(page, img["src"])[0].is_file(), img["src"]
+            # a tap on a shrunk figure (a phone) opens it at full size
+            assert img.parent.name == "a" and img.parent["href"] == img["src"], img.parent
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)

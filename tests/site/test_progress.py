@@ -93,3 +93,19 @@ def test_progress_works_over_file_urls(page, site):
     expect(page.locator(".roadmap-stage a[href*='02-foundations'] .progress-badge")).to_have_text(
         f"1/{goals_in(stage)}")
     assert not page.errors, page.errors
+
+
+def test_every_notebook_can_be_ticked_and_shows_in_the_navigation(browser, site):
+    """Each notebook page, hosted and offline (notebooks 10–12 once had a box that stayed disabled)."""
+    from tools import notebook_meta
+
+    stems = [path.stem for path in notebook_meta.sources()]
+    assert len(stems) >= 12
+    for context, url_of in [(real_address_context(browser, site.online), lambda stem: SITE_URL + f"notebooks/{stem}/"),
+                            (browser.new_context(), lambda stem: (site.offline / "notebooks" / f"{stem}.html").as_uri())]:
+        page = context.new_page()
+        for stem in stems:
+            page.goto(url_of(stem))
+            page.get_by_label("我已完成这个 notebook").check()
+            expect(nav_badge(page, stem)).to_have_text("✓")
+        context.close()

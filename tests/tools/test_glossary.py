@@ -102,3 +102,9 @@ def test_anchors_are_unique_across_the_real_glossary():
     entries = glossary.load()
     ids = [glossary.row_id(n) for e in entries for n in dict.fromkeys([e["term"], *e.get("aliases", [])])]
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+
+
+def test_a_tooltip_names_a_term_once_when_it_has_no_chinese_form(tmp_path):
+    entries = glossary.load(write(tmp_path, GOOD))
+    entries[0] = {**entries[0], "zh": "PyTorch", "en": "pytorch", "term": "PyTorch"}
+    assert "*[PyTorch]: PyTorch：" in glossary.abbreviations(entries)

@@ -10,8 +10,8 @@
 // goals keep room for their checkboxes in the stylesheet (extra.css).
 (function () {
   var KEY = "llm-roadmap-progress";
-  var STAGE = /\/stages\/(0\d-[a-z0-9-]+)(?:\/|\.html)/;
-  var NOTEBOOK = /\/notebooks\/(0\d-[a-z0-9-]+)(?:\/|\.html)/;
+  var STAGE = /\/stages\/(\d\d-[a-z0-9-]+)(?:\/|\.html)/;
+  var NOTEBOOK = /\/notebooks\/(\d\d-[a-z0-9-]+)(?:\/|\.html)/;
 
   function empty() { return { version: 1, done: {}, totals: {} }; }
 
