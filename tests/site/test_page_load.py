@@ -91,10 +91,11 @@ def test_material_mounts_a_page_without_laying_it_out_again(browser, site):
 def test_formulas_do_not_make_the_browser_lay_out_the_page_again(browser, site):
     """KaTeX's stylesheet used to be appended when the first formula neared the screen; its
     @font-face rules made the browser lay out the whole page again after it had loaded (a
-    long task on a phone).  It is in <head> now: rendering formulas lays out only them."""
+    long task on a phone).  It is in <head> now: rendering formulas lays out only them.
+    Each page opens at a section full of formulas, so that they render while it loads."""
     with hosted_page(browser, site, "default") as page:
         relayouts = {}
-        for path in ["stages/03-applications/", "stages/04-advanced/"]:
+        for path in ["stages/03-applications/#参数高效微调peft", "stages/04-advanced/#zero-与-fsdp"]:
             events, _ = load_trace(browser, page, SITE_URL + path)
             loaded = max(e["ts"] for e in events if e.get("name") == "MarkLoad")
             formulas = page.locator("article .arithmatex .katex").count()

@@ -40,10 +40,22 @@
     });
   }
 
+  // Mermaid scales a diagram down to the column (its SVG has width 100% and its own width as
+  // max-width): on a phone the text of a wide diagram shrank to 4-6 px.  It now keeps at least
+  // its own width, up to WIDEST px, and scrolls sideways (extra.css: div.mermaid).
+  var WIDEST = 600;
+  function keepReadable(result) {
+    result.svg = result.svg.replace(/(<svg[^>]*style="[^"]*max-width:\s*([\d.]+)px;?)/, function (all, start, width) {
+      return start + " min-width: " + Math.min(parseFloat(width), WIDEST) + "px;";
+    });
+    return result;
+  }
+
   window.mermaid = {
     initialize: function (options) { config = options; },
     render: function (id, text) {
-      return nearTheScreen(text).then(real).then(function (mermaid) { return mermaid.render(id, text); });
+      return nearTheScreen(text).then(real).then(function (mermaid) { return mermaid.render(id, text); })
+        .then(keepReadable);
     }
   };
 })();
