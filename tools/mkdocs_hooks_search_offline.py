@@ -11,7 +11,7 @@ with what replaces it under another generator:
 - a page's `edit_url` front matter overrides the computed one (generated
   notebook pages point at their source notebook);
 - the search index is rewritten as UTF-8 (about 20% smaller after gzip) and
-  without formula sources (results showed raw LaTeX); each glossary term becomes
+  with formulas as Unicode text, not LaTeX source (results showed raw LaTeX); each glossary term becomes
   its own entry (generated/glossary-search.json, segmented like the rest of the
   index), so a search finds the term's row instead of the whole table;
 - Material's built assets get the exact-text patches of tools/material_patches.py
@@ -28,6 +28,7 @@ from pathlib import Path
 
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
+from pylatexenc.latex2text import LatexNodes2Text
 
 from tools import material_patches
 
@@ -60,6 +61,15 @@ def on_page_markdown(markdown, page, config, files):
 
 
 FORMULA = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.S)
+
+
+def formula_text(tex: str) -> str:
+    """A formula as a search result shows it: its LaTeX read as Unicode text, \\sqrt{d_k} as √(d_k)
+    (results used to show the source, then a bare …).  The index holds HTML, with jieba's word breaks."""
+    text = LatexNodes2Text(math_mode="text").latex_to_text(html.unescape(tex.replace("\u200b", "")))
+    return html.escape(" ".join(text.split()), quote=False) or "…"
+
+
 def on_page_content(html, page, config, files):
     try:
         return material_patches.code_nav(material_patches.unwrap_plain_code_spans(material_patches.wrap_tables(html)))
@@ -81,7 +91,7 @@ def on_post_build(config):
     if path.exists():
         data = json.loads(path.read_text(encoding="utf-8"))
         for doc in data["docs"]:
-            doc["text"] = FORMULA.sub("…", doc["text"])  # a formula reads as … in a result
+            doc["text"] = FORMULA.sub(lambda m: formula_text(m[1] or m[2]), doc["text"])
         data["docs"].extend(glossary_search_entries(config, data["docs"]))
         path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 

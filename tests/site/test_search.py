@@ -107,3 +107,11 @@ def test_each_glossary_term_is_its_own_entry_linked_to_its_row(index, site):
         assert entry["definition"] in row["text"].replace("\u200b", ""), row
         assert "\u200b" in row["text"] or not glossary.CJK.search(entry["definition"])  # segmented
     assert max(r["boost"] for r in rows) < min(d.get("boost", 1) for d in index["docs"] if d not in rows)
+
+
+def test_formulas_read_as_text(index):
+    """A formula in a result reads as Unicode text (√(d_k)), not as its LaTeX source nor as a bare …."""
+    text = {d["location"]: d["text"].replace("\u200b", "") for d in index["docs"]}
+    assert not [loc for loc, t in text.items() if "\\(" in t or "\\[" in t]
+    assert "为什么要除以 √(d_k)" in text["career/#找工作"]
+    assert "3.15×10^23" in text["concepts/#研发大模型的三道门槛数据算力算法"]
