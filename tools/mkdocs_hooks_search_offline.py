@@ -61,12 +61,13 @@ def on_page_markdown(markdown, page, config, files):
 
 
 FORMULA = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.S)
+LATEX = LatexNodes2Text(math_mode="text")  # one converter for every formula of the index
 
 
 def formula_text(tex: str) -> str:
     """A formula as a search result shows it: its LaTeX read as Unicode text, \\sqrt{d_k} as √(d_k)
     (results used to show the source, then a bare …).  The index holds HTML, with jieba's word breaks."""
-    text = LatexNodes2Text(math_mode="text").latex_to_text(html.unescape(tex.replace("\u200b", "")))
+    text = LATEX.latex_to_text(html.unescape(tex.replace("\u200b", "")))
     return html.escape(" ".join(text.split()), quote=False) or "…"
 
 

@@ -34,6 +34,16 @@ FIRST = {
 }
 
 
+def page_of(href):
+    """A result's page, relative to the site: stages/02-foundations/."""
+    return urlsplit(href).path.replace(urlsplit(SITE_URL).path, "", 1)
+
+
+def highlights(hrefs):
+    """What each result highlights (its h=), in order; "" for a page entry whose own text has no match."""
+    return [parse_qs(urlsplit(h).query).get("h", [""])[0] for h in hrefs]
+
+
 @pytest.fixture(scope="module")
 def searcher(browser, site):
     context = real_address_context(browser, site.online)
@@ -74,11 +84,9 @@ def test_index_waits_until_the_reader_turns_to_search(browser, site):
 @pytest.mark.parametrize("query", sorted(FIRST))
 def test_whole_query_is_searched_and_the_wanted_page_comes_first(searcher, query):
     hrefs = run_query(searcher, query)
-    first = urlsplit(hrefs[0])
-    assert first.path.replace(urlsplit(SITE_URL).path, "", 1) == FIRST[query], [unquote(h) for h in hrefs[:6]]
+    assert page_of(hrefs[0]) == FIRST[query], [unquote(h) for h in hrefs[:6]]
     # The page entry may carry an empty h= (its own text has no match); its sections do not.
-    marks = [parse_qs(urlsplit(h).query).get("h", [""])[0] for h in hrefs]
-    highlighted = next(m for m in marks if m)
+    highlighted = next(m for m in highlights(hrefs) if m)
     assert highlighted == query.lower(), f"searched {highlighted!r} instead of {query!r}"
 
 
@@ -96,14 +104,14 @@ PIECES = {
 def test_a_word_held_as_pieces_is_searched_as_all_of_them(searcher, query):
     pieces, wanted = PIECES[query]
     hrefs = run_query(searcher, query)
-    assert urlsplit(hrefs[0]).path.replace(urlsplit(SITE_URL).path, "", 1) == wanted, [unquote(h) for h in hrefs[:6]]
-    marks = {parse_qs(urlsplit(h).query).get("h", [""])[0] for h in hrefs} - {""}
+    assert page_of(hrefs[0]) == wanted, [unquote(h) for h in hrefs[:6]]
+    marks = set(highlights(hrefs)) - {""}
     assert marks == {pieces}, marks
 
 
 def test_a_question_no_page_holds_whole_still_finds_pages(searcher):
     """显存不够怎么办: no page has 显存, 不够 and 怎么办 together; then any of them is searched, as before."""
-    marks = {parse_qs(urlsplit(h).query).get("h", [""])[0] for h in run_query(searcher, "显存不够怎么办")} - {""}
+    marks = set(highlights(run_query(searcher, "显存不够怎么办"))) - {""}
     assert marks and all(set(m.split()) < {"显存", "不够", "怎么办"} for m in marks), marks
 
 
