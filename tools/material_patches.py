@@ -148,20 +148,14 @@ PATCHES = [
     # as the page's offset and a second placement went there (a search result for 量化 from a scrolled
     # page on a 390 px phone stayed 17,000 px above its section in 5 of 6 runs at 4x CPU throttling).
     # So wait (every 50 ms, at most 3 s) until the page is unlocked and the section is there, noting no
-    # offset meanwhile, then scroll to it.  On a phone (a mobile viewport, touch) the first scroll after the
-    # search overlay closes can still miss: 专业深入's KV 缓存 stayed 1,900 px below the screen's top, every
-    # time, and a second scroll to the same section then lands.  So it scrolls there again 300 and 800 ms
-    # later (to where it already is, when the first one landed), unless the reader has since pressed,
-    # touched, scrolled with a wheel, typed or moved the focus (opening the search, say).
+    # offset meanwhile, then scroll to it.  (On a phone the scroll also missed while the search overlay
+    # shrank and made the page wider than the screen: docs/assets/stylesheets/extra.css clips it.)
     Patch("assets/javascripts/bundle.*.min.js",
           '(history.scrollRestoration="auto",gn(a.hash),history.scrollRestoration="manual")',
           '(function u(t){let s;try{s=document.getElementById(decodeURIComponent(a.hash.slice(1)))}catch(e){s=!0}'
           '(document.body.hasAttribute("data-md-scrolllock")||!s)&&t<60?setTimeout(u,50,t+1):'
-          '(window.__mdNavigating=!1,history.scrollRestoration="auto",gn(a.hash),history.scrollRestoration="manual",'
-          '(function(){let moved=!1,stop=()=>{moved=!0},again=()=>{moved||location.hash!==a.hash||gn(a.hash)};'
-          '["pointerdown","touchstart","wheel","keydown","focusin"].forEach(n=>addEventListener(n,stop,{once:!0,passive:!0,capture:!0}));'
-          'setTimeout(again,300);setTimeout(again,800)})())})(0)',
-          "scroll to the #section once the page is unlocked and the section is in it, and again if a phone missed it"),
+          '(window.__mdNavigating=!1,history.scrollRestoration="auto",gn(a.hash),history.scrollRestoration="manual")})(0)',
+          "scroll to the #section once the page is unlocked and the section is in it"),
     Patch("assets/javascripts/bundle.*.min.js",
           "function ti(e){return e.replaceWith(ei),ei.replaceWith(Un(e)),$({ref:e})}",
           'function ti(e){return e.parentElement.classList.contains("md-typeset__table")'

@@ -24,15 +24,13 @@ def main(argv=None) -> int:
     site, out = Path(argv[0]).resolve(), Path(argv[1] if len(argv) > 1 else ROOT / "build" / "screenshots")
     from playwright.sync_api import sync_playwright
 
-    from tools.real_address import ARGS, CHROMIUM, SITE_URL, real_address_context
+    from tools.real_address import ARGS, CHROMIUM, PHONE, SITE_URL, real_address_context
 
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for scheme in ("light", "dark"):
-            context = real_address_context(browser, site, viewport={"width": 390, "height": 844},
-                                           device_scale_factor=2, is_mobile=True, has_touch=True,
-                                           color_scheme=scheme)
+            context = real_address_context(browser, site, **PHONE, color_scheme=scheme)
             page = context.new_page()
             for name, path in PAGES.items():
                 page.goto(SITE_URL + path, wait_until="networkidle")

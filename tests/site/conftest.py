@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import ROOT
-from tools.real_address import ARGS, CHROMIUM, SITE_URL, RealAddress, real_address_context  # noqa: F401
+from tools.real_address import ARGS, CHROMIUM, PHONE, SITE_URL, RealAddress, real_address_context  # noqa: F401
 
 @pytest.fixture(scope="session")
 def browser():

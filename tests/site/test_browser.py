@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
-from tests.site.conftest import SITE_URL, real_address_context
+from tests.site.conftest import PHONE, SITE_URL, real_address_context
 
 def foreign(requests, allowed_host=None):
     bad = []
@@ -110,8 +110,7 @@ def test_offline_build_from_file_url(page, site):
 
 def test_glossary_term_opens_by_keyboard_and_tap(browser, site):
     """A tooltip term is a link: keyboard focus shows the definition, a tap opens its glossary row."""
-    context = real_address_context(browser, site.online, viewport={"width": 390, "height": 844},
-                                   is_mobile=True, has_touch=True)
+    context = real_address_context(browser, site.online, **PHONE)
     page = context.new_page()
     page.goto(SITE_URL + "stages/03-applications/")
     term = page.locator("article a.glossary-link", has_text="LoRA").first
@@ -141,8 +140,7 @@ def test_tooltips_show_on_the_first_hover(hosted):
 
 
 def test_phone_pages_fit_the_screen_and_the_glossary_is_cards(browser, site):
-    context = real_address_context(browser, site.online, viewport={"width": 390, "height": 844},
-                                   is_mobile=True, has_touch=True)
+    context = real_address_context(browser, site.online, **PHONE)
     page = context.new_page()
     for path in ["", "stages/02-foundations/", "notebooks/02-mini-transformer/", "glossary/"]:
         page.goto(SITE_URL + path, wait_until="networkidle")

@@ -12,7 +12,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.site.conftest import SITE_URL, real_address_context
+from tests.site.conftest import PHONE, SITE_URL, real_address_context
 
 PAGES = ["", "stages/03-applications/", "notebooks/04-lora-finetuning/", "glossary/"]
 
@@ -123,7 +123,7 @@ def test_color_scheme_meta_follows_the_palette(hosted):
 
 
 def test_plain_tables_are_wrapped_once_and_scroll(browser, site):
-    context = real_address_context(browser, site.online, viewport={"width": 390, "height": 844})
+    context = real_address_context(browser, site.online, **PHONE)
     page = context.new_page()
     page.goto(SITE_URL + "stages/03-applications/")
     page.wait_for_timeout(500)
