@@ -344,11 +344,14 @@ def test_rag_notebook_prose_holds(executed):
     assert 1.2 < totals["按固定长度"] / body < 1.3 and 1.0 < totals["按标题"] / body < 1.1, (body, totals)
     assert text.count("Faiss 与 NumPy 的前 5 名完全相同： True") == 1  # 只给按句子切分的块算了向量
     assert text.count("的全部得分一致： True") == 3
-    mrr, chunking = {}, None
+    mrr, shown_ms, chunking = {}, {}, None
     for row in _html_table(nb, "每题用时")[2:]:  # a Styler table: two header rows, the chunking spans its group
         if len(row) == 7:
             chunking, row = row[0], row[1:]
         mrr[chunking, row[0]] = dict(zip(["r1", "r3", "r5", "mrr"], map(float, row[1:5])))
+        shown_ms[chunking, row[0]] = row[5]
+    # every time per question is shown as more than zero (E5's matrix product took about 0.02 ms: 0.0 at one decimal)
+    assert all(float(ms) > 0 for ms in shown_ms.values()), shown_ms
     chunkings, methods = ["按标题", "按固定长度", "按句子"], ["向量（E5）", "BM25（jieba）", "混合（RRF）", "RAG-Fusion"]
     expected = [(c, "BM25（jieba）") for c in chunkings[:2]] + [("按句子", m) for m in methods]
     assert sorted(mrr) == sorted(expected), sorted(mrr)
