@@ -58,6 +58,11 @@ class Patch:
     why: str
 
 
+# Words that ask rather than name what is sought, and particles: a question finds the pages that have its
+# other words, not only those that also say 怎么办 (the search patch below).
+QUESTION_WORDS = ("怎么办 怎么样 怎么 怎样 如何 为什么 为何 什么 哪些 哪个 哪里 哪儿 是否 能否 能不能 可以 "
+                  "请问 吗 呢 吧 啊 的 了 是 有 要").split()
+
 PATCHES = [
     # Material 9.8's query segmenter (src/.../query/segment): the piece may end at the last
     # character (<=), and a piece may start there.
@@ -73,9 +78,13 @@ PATCHES = [
     # and a word mixing Latin letters and Chinese characters (KV缓存) was searched whole and found
     # nothing.  Now each typed word is cut at the index's separators, between Latin letters and Chinese
     # characters, and each Chinese run into the fewest words of the index that make it up; every piece
-    # is required (+piece*).  When that finds nothing (显存不够怎么办: no page has all three words), or a
-    # Chinese run is not made of index words, or the query uses search syntax (+, -, quotes, field:,
-    # ~, ^, *), Material's way runs: any piece, any word (with KV缓存 cut into KV and 缓存).
+    # is required (+piece*).  When that finds nothing, the question words and particles among the pieces
+    # (QUESTION_WORDS) are no longer required, only counted: 显存不够怎么办 finds the sections about 显存
+    # and 不够 (no page has all three words), 如何部署模型 those about 部署 and 模型.  If that finds nothing
+    # either, one more piece is only counted: the one whose release finds the most (GPU显存不足怎么办: 不足,
+    # which no page has with 显存, so the sections about GPU and 显存 come).  When nothing is found even
+    # so, or a Chinese run is not made of index words, or the query uses search syntax (+, -, quotes,
+    # field:, ~, ^, *), Material's way runs: any piece, any word (with KV缓存 cut into KV and 缓存).
     Patch("assets/javascripts/workers/search.*.min.js",
           r'search(e){if(e=e.replace(new RegExp("\\p{sc=Han}+","gu"),s=>[...fe(s,this.index.invertedIndex)].join("* ")),',
           r'search(e){let Han=new RegExp("\\p{sc=Han}+","gu"),words=this.index.invertedIndex,'
@@ -87,7 +96,13 @@ PATCHES = [
           r'for(let x of w.split(lunr.tokenizer.separator))for(let y of x.match(/\p{sc=Han}+|\P{sc=Han}+/gu)||[])'
           r'p.push(...(/\p{sc=Han}/u.test(y)?fewest(y)||[null]:[y]));'
           r'return p.includes(null)?null:p.length>1?p.map(x=>"+"+x+"*").join(" "):p.join("")}),found=0;'
-          r'if(!all.includes(null)){all=all.join(" ");try{found=this.index.search(ce(all)).length}catch(t){}}'
+          r'if(!all.includes(null)){let n=q=>{try{return this.index.search(ce(q)).length}catch(t){return 0}},'
+          r'asks=new Set("' + " ".join(QUESTION_WORDS) + r'".split(" ")),pick;all=all.join(" ");found=n(all);'
+          r'let loose=all.split(" ").map(x=>x[0]=="+"&&asks.has(x.slice(1,-1))?x.slice(1):x).join(" ");'
+          r'if(!found&&loose!==all)found=n(all=loose);'
+          r'if(!found)for(let x of all.split(" ").filter(x=>x[0]=="+")){'
+          r'let r=all.split(" ").map(y=>y===x?y.slice(1):y).join(" "),k=n(r);k>found&&(found=k,pick=r)}'
+          r'pick&&(all=pick)}'
           r'if(e=found?all:any,',
           "a word the reader typed is searched as all of its pieces (扩散模型, top-p, KV缓存)"),
     # Switching palettes now shows the theme's own colour transitions (0.25 s).
