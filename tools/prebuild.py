@@ -169,17 +169,27 @@ def write_notebook_pages(results, stage_names, log=print) -> dict:
 ZIP_TIME = (2026, 1, 1, 0, 0, 0)  # fixed, so that an unchanged zip is byte-identical
 
 
+def zip_name(path: Path) -> str:
+    """A file's name in the zip: what notebooks/ holds at the top of llm-roadmap-notebooks/, the other
+    files of the repository (the site's pages that notebooks 08 and 09 read) under their path from the
+    repository's root.  The notebooks look for both there when they run in that folder; no name climbs
+    out of the folder with ../ (extractors skip or refuse that)."""
+    path = path.resolve()
+    inside = path.relative_to(ROOT / "notebooks") if path.is_relative_to(ROOT / "notebooks") else path.relative_to(ROOT)
+    return f"llm-roadmap-notebooks/{inside.as_posix()}"
+
+
 def notebooks_zip(notebooks) -> bytes:
     """All notebooks, their data and the shared cells, under llm-roadmap-notebooks/."""
     import io
     import zipfile
 
-    files = sorted({nb.path for nb in notebooks} | {f for nb in notebooks for f in nb.data_files()}
+    files = sorted({nb.path for nb in notebooks} | {f.resolve() for nb in notebooks for f in nb.data_files()}
                    | set((ROOT / "notebooks" / "shared").glob("*.py")))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in files:
-            info = zipfile.ZipInfo(f"llm-roadmap-notebooks/{path.relative_to(ROOT / 'notebooks').as_posix()}", ZIP_TIME)
+            info = zipfile.ZipInfo(zip_name(path), ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
     return buffer.getvalue()

@@ -108,5 +108,9 @@ def test_every_notebook_page_offers_the_zip_of_all_notebooks(site, variant):
         with zipfile.ZipFile(archive) as zf:
             names = zf.namelist()
         assert f"llm-roadmap-notebooks/{notebook.name}" in names
+        # no name climbs out of the folder (`unzip` warned about llm-roadmap-notebooks/../docs/faq.md)
+        assert not [n for n in names if ".." in n.split("/")], names
         for data in notebook_meta.load(notebook).data:
-            assert f"llm-roadmap-notebooks/{data}" in names
+            # where the notebook looks for it when it runs in llm-roadmap-notebooks/: data/… next to it, the
+            # site's pages (../docs/… from notebooks/ in the repository) at docs/…
+            assert f"llm-roadmap-notebooks/{data.removeprefix('../')}" in names, data

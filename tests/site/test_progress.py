@@ -49,6 +49,13 @@ def test_ticks_survive_a_reload_and_show_in_navigation_and_on_the_home_page(brow
     assert page.evaluate("window.__notReloaded === true"), "instant navigation is off"
     page.get_by_label("我已完成这个 notebook").check()
     expect(nav_badge(page, "04-lora-finetuning")).to_have_text("✓")
+    # the page's own entry on a phone (the label that opens its table of contents) has it too; its table of
+    # contents does not (after instant navigation its links are absolute: every section got a ✓)
+    expect(page.locator(".md-nav--primary label.md-nav__link[for='__toc'] .progress-badge")).to_have_text("✓")
+    in_toc = page.evaluate("""() => [...document.querySelectorAll(".md-nav--primary .progress-badge")]
+      .map(badge => badge.closest("a, label")).filter(l => l.tagName === "A" && new URL(l.href).hash)
+      .map(l => l.textContent.trim())""")
+    assert not in_toc, in_toc
 
     page.goto(SITE_URL)
     card = page.locator(".roadmap-stage a[href*='01-getting-started'] .progress-badge")

@@ -93,10 +93,14 @@
   // The navigation (and the stage cards on the home page) show what is done.
   function decorate(data) {
     document.querySelectorAll(".progress-badge").forEach(function (b) { b.remove(); });
-    var links = ".md-nav--primary .md-nav__link[href], .roadmap-stage strong a[href]";
+    // The current page's entry on a phone is the label that opens its table of contents.
+    var links = ".md-nav--primary .md-nav__link[href], .md-nav--primary label.md-nav__link[for='__toc'], " +
+                ".roadmap-stage strong a[href]";
     document.querySelectorAll(links).forEach(function (link) {
-      var href = link.getAttribute("href");
-      var target = href.charAt(0) !== "#" && pageOf(href);  // not the table of contents
+      // Not the table of contents: its links name a #section (after instant navigation they are
+      // absolute addresses of this page, so look at the address, not at the attribute's first character).
+      var url = new URL(link.getAttribute("href") || "", location.href);
+      var target = !url.hash && pageOf(url.href);
       var text = target && badgeText(data, target);
       if (!text) return;
       var badge = document.createElement("span");
