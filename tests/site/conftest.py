@@ -12,6 +12,18 @@ from playwright.sync_api import sync_playwright
 from tests.conftest import ROOT
 from tools.real_address import ARGS, CHROMIUM, PHONE, SITE_URL, RealAddress, real_address_context  # noqa: F401
 
+# The widest the page gets from the moment this runs, frame by frame (instant navigation keeps the window
+# and its loop): anything wider than a phone makes a mobile browser widen its layout viewport, and a
+# scroll to a #section then misses it (tests/site/test_real_address.py).
+WATCH_WIDEST = """() => {
+  window.__widest = innerWidth;
+  (function frame() {
+    window.__widest = Math.max(window.__widest, innerWidth, document.documentElement.scrollWidth);
+    requestAnimationFrame(frame);
+  })();
+}"""
+
+
 @pytest.fixture(scope="session")
 def browser():
     assert shutil.which(CHROMIUM), "Debian's chromium is needed: apt-get install chromium (.ci/run does)"

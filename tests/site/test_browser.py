@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
-from tests.site.conftest import PHONE, SITE_URL, real_address_context
+from tests.site.conftest import PHONE, SITE_URL, WATCH_WIDEST, real_address_context
 
 def foreign(requests, allowed_host=None):
     bad = []
@@ -139,16 +139,6 @@ def test_tooltips_show_on_the_first_hover(hosted):
     assert not page.errors, page.errors
 
 
-# The widest the page gets, frame by frame from its load: anything wider than the phone makes a mobile
-# browser widen its layout viewport, and a scroll to a #section then misses it (tests/site/test_real_address.py).
-WATCH_WIDTH = """addEventListener("load", () => {
-  window.__widest = 0;
-  (function frame() {
-    window.__widest = Math.max(window.__widest, innerWidth, document.documentElement.scrollWidth);
-    requestAnimationFrame(frame);
-  })();
-});"""
-
 WIDE_BOXES = """() => Object.fromEntries(
   ["div.arithmatex", "div.mermaid", ".md-typeset__scrollwrap", ".nb-html", "pre.nb-text"].map(selector => [selector,
     [...document.querySelectorAll(selector)].filter(d => d.scrollWidth > d.clientWidth + 2).map(d =>
@@ -161,7 +151,7 @@ def test_phone_pages_fit_the_screen_and_the_glossary_is_cards(browser, site):
     sideways, with shadows at the edges as the cue; a diagram keeps readable text (drawn at least 600 px wide, or its own
     width), not shrunk to 358 px."""
     context = real_address_context(browser, site.online, **PHONE)
-    context.add_init_script(WATCH_WIDTH)
+    context.add_init_script(f"addEventListener('load', {WATCH_WIDEST});")  # from each page's load
     page = context.new_page()
     too_wide, wide = {}, {}
     paths = [p.relative_to(site.online).as_posix().removesuffix("index.html")

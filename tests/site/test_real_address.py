@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.site.conftest import PHONE, SITE_URL, hosted_page, real_address_context
+from tests.site.conftest import PHONE, SITE_URL, WATCH_WIDEST, hosted_page, real_address_context
 from tests.site.test_bad_input import build
 from tests.site.html import html_files, soup
 
@@ -225,10 +225,7 @@ def test_a_search_result_on_a_phone_lands_on_its_section(browser, site, start, q
     page = context.new_page()
     try:
         page.goto(SITE_URL + start, wait_until="networkidle")
-        page.evaluate("""() => {  // the widest the layout viewport gets, frame by frame (instant navigation
-          window.__widest = innerWidth;  // keeps this window and its loop)
-          (function frame() { window.__widest = Math.max(window.__widest, innerWidth); requestAnimationFrame(frame); })();
-        }""")
+        page.evaluate(WATCH_WIDEST)
         _, offset = open_search_result(page, query, "stages/04-advanced/")
         widest = page.evaluate("window.__widest")
     finally:
