@@ -17,6 +17,9 @@ RUN_INFO = re.compile(rf"在 (\d+ 核 CPU|GPU（.+）) 上实测：(\d+ 分 )?\d
                       r".*· 验证于 \d{4}-\d{2}-\d{2}")
 
 
+FIGURE_MAX_WIDTH = 1000
+
+
 def page_of(root, stem, variant):
     return root / "notebooks" / (f"{stem}.html" if variant == "offline" else f"{stem}/index.html")
 
@@ -63,6 +66,10 @@ def test_notebook_page(site, notebook, variant):
             assert resolve(page, img["src"])[0].is_file(), img["src"]
             # a tap on a shrunk figure (a phone) opens it at full size
             assert img.parent.name == "a" and img.parent["href"] == img["src"], img.parent
+            # laid out for the page: the desktop column is 736 px, and a figure wider than
+            # FIGURE_MAX_WIDTH shrinks its 10-point labels below 10 px (put the panels on rows)
+            if img["src"].endswith(".png"):
+                assert int(img["width"]) <= FIGURE_MAX_WIDTH, f"{img['src']} is {img['width']} px wide"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
