@@ -21,10 +21,12 @@ Errors name the YAML file and the term, never the page that includes them.
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
 import yaml
+from pypinyin import lazy_pinyin
 
 ROOT = Path(__file__).resolve().parent.parent
 GLOSSARY_DIR = ROOT / "includes" / "glossary"
@@ -32,6 +34,9 @@ EXTRA_WORDS = ROOT / "includes" / "jieba_extra_words.txt"
 REQUIRED = ("term", "zh", "en", "definition", "link")
 OPTIONAL = ("where", "aliases", "use", "avoid")
 CJK = re.compile(r"[\u4e00-\u9fff]")
+# Terms whose characters pypinyin reads the wrong way (重 is zhòng in 重要, chóng in 重排; 长 is
+# cháng in 最长): when a new term has a polyphone, check where the glossary page files it.
+PINYIN = {"重排": "chong pai", "最长公共子序列": "zui chang gong gong zi xu lie"}
 # jieba reads "word freq tag" per line: a word must not contain spaces or punctuation.
 JIEBA_WORD = re.compile(r"^[\u4e00-\u9fffA-Za-z0-9]+$")
 
@@ -147,24 +152,53 @@ def display_name(entry: dict) -> str:
     return entry["term"] if entry["term"] == entry["zh"] else f"{entry['zh']}（{entry['term']}）"
 
 
+def spelled(entry: dict) -> tuple[str, ...]:
+    """How the term sorts: syllable by syllable, as a Chinese dictionary does (互相关 hu before
+    滑动 hua), Chinese in pinyin without tones, Latin words in lower case.
+    注意力 → (zhu, yi, li), LoRA → (lora,), 下一个 Token 预测 → (xia, yi, ge, token, yu, ce)."""
+    term = entry["term"]
+    pieces = PINYIN[term].split() if term in PINYIN else lazy_pinyin(term)
+    return tuple(word.lower() for piece in pieces for word in piece.split())
+
+
+def letter(entry: dict) -> str:
+    """The letter a term is filed under: A～Z, Chinese by its pinyin, as phones list contacts."""
+    first = spelled(entry)[0][:1].upper()
+    return first if "A" <= first <= "Z" else "#"
+
+
 def in_table_order(entries: list[dict]) -> list[dict]:
-    """The glossary page's row order: by term, ignoring case."""
-    return sorted(entries, key=lambda e: e["term"].lower())
+    """The glossary page's row order: Latin and Chinese terms together, by spelled()."""
+    return sorted(entries, key=lambda e: (spelled(e), e["term"]))
+
+
+def letter_id(letter: str) -> str:
+    return f"letter-{letter.lower()}" if letter != "#" else "letter-other"
 
 
 def table(entries: list[dict]) -> str:
-    """The glossary page's table.  Links are relative to docs/glossary.md."""
-    rows = ["| 术语 | 英文 | 一句话解释 | 详见 |", "| --- | --- | --- | --- |"]
-    for entry in in_table_order(entries):
-        target, _, anchor = entry["link"].partition("#")
-        href = f"{target}#{anchor}" if anchor else target
-        name = display_name(entry)
-        where = entry.get("where", "正文")
-        # an id per spelling, so that a tooltip's link lands on this row (tools/glossary.py: row_id)
-        ids = "".join(f'<span id="{row_id(n)}"></span>' for n in dict.fromkeys([entry["term"], *entry.get("aliases", [])]))
-        rows.append(f"| {ids}{_cell(name)} | {_cell(entry['en'])} | {_cell(entry['definition'])} | "
-                    f"[{_cell(where)}]({href}) |")
-    return "\n".join(rows) + "\n"
+    """The glossary page's body: a bar of the letters, then a heading and a table per letter
+    (the headings are the page's table of contents).  Links are relative to docs/glossary.md.
+    The tables are left out of the page's own search entry: each term is an entry of its own
+    (search_entries)."""
+    groups = [(key, list(rows)) for key, rows in itertools.groupby(in_table_order(entries), key=letter)]
+    bar = " ".join(f"[{key}](#{letter_id(key)})" for key, _ in groups)
+    parts = [f'<nav class="glossary-letters" aria-label="按首字母跳转" markdown>{bar}</nav>']
+    for key, rows in groups:
+        parts += ["", f"## {key} {{ #{letter_id(key)} data-search-exclude }}", "",
+                  '<div class="glossary-table" markdown data-search-exclude>', "",
+                  "| 术语 | 英文 | 一句话解释 | 详见 |", "| --- | --- | --- | --- |"]
+        for entry in rows:
+            target, _, anchor = entry["link"].partition("#")
+            href = f"{target}#{anchor}" if anchor else target
+            name = display_name(entry)
+            where = entry.get("where", "正文")
+            # an id per spelling, so that a tooltip's link lands on this row (tools/glossary.py: row_id)
+            ids = "".join(f'<span id="{row_id(n)}"></span>' for n in dict.fromkeys([entry["term"], *entry.get("aliases", [])]))
+            parts.append(f"| {ids}{_cell(name)} | {_cell(entry['en'])} | {_cell(entry['definition'])} | "
+                         f"[{_cell(where)}]({href}) |")
+        parts += ["", "</div>"]
+    return "\n".join(parts) + "\n"
 
 
 def search_entries(entries: list[dict]) -> list[dict]:

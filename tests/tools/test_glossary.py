@@ -1,5 +1,7 @@
 """tools/glossary.py: clear errors that name the file and the term; the generated files."""
 
+import re
+
 import pytest
 
 from tests.conftest import ROOT, mkdocs_config
@@ -64,12 +66,33 @@ def test_generated_files(tmp_path):
     words = glossary.jieba_dictionary(entries, ["大模型"]).splitlines()
     assert words == ["低秩适配 2000", "检索增强生成 2000", "大模型 2000"]
     search = glossary.search_entries(entries)
-    assert search == [
-        {"anchor": "term-lora", "title": "低秩适配（LoRA）",
-         "text": "Low-Rank Adaptation：冻结原权重、只训练低秩增量的微调方法。（详见正文）"},
+    assert search == [  # in the table's order: 检索 (jian) before LoRA
         {"anchor": "term-检索增强生成", "title": "检索增强生成",
-         "text": "Retrieval-Augmented Generation：先检索资料再生成回答。（详见正文）"}]
+         "text": "Retrieval-Augmented Generation：先检索资料再生成回答。（详见正文）"},
+        {"anchor": "term-lora", "title": "低秩适配（LoRA）",
+         "text": "Low-Rank Adaptation：冻结原权重、只训练低秩增量的微调方法。（详见正文）"}]
     assert all(f'<span id="{e["anchor"]}"></span>' in table for e in search)
+
+
+def test_terms_are_filed_under_letters_chinese_by_pinyin():
+    """Latin and Chinese terms together, A～Z, Chinese by pinyin syllable by syllable (the order of a
+    Chinese dictionary, and of a phone's contacts); it was code-point order, Chinese after Z."""
+    def entry(term):
+        return {"term": term, "zh": term, "en": term, "definition": "释义。", "link": "faq.md"}
+
+    terms = ["注意力", "Zero", "重排", "重要性", "互相关", "滑动窗口", "LoRA", "量化", "最长公共子序列", "最大似然"]
+    ordered = [e["term"] for e in glossary.in_table_order([entry(t) for t in terms])]
+    # 互相关 (hu) before 滑动 (hua): syllables, not letters; 重排 is chóng, 最长 is zuì cháng
+    assert ordered == ["重排", "互相关", "滑动窗口", "量化", "LoRA", "Zero", "重要性", "注意力", "最长公共子序列", "最大似然"]
+    assert [glossary.letter(entry(t)) for t in ("重排", "LoRA", "注意力", "Zero")] == ["C", "L", "Z", "Z"]
+
+    page = glossary.table([entry(t) for t in terms])
+    headings = re.findall(r"^## (\S+) \{ #(letter-\w+) data-search-exclude \}$", page, re.M)
+    assert headings == [("C", "letter-c"), ("H", "letter-h"), ("L", "letter-l"), ("Z", "letter-z")]
+    bar = re.search(r'<nav class="glossary-letters".*</nav>', page).group(0)
+    assert re.findall(r"\[(\w)\]\(#(letter-\w+)\)", bar) == [(k, i) for k, i in headings]
+    # every letter's rows in a table of their own, left out of the page's search entry
+    assert page.count('<div class="glossary-table" markdown data-search-exclude>') == len(headings)
 
 
 def test_pipe_in_a_cell_is_escaped(tmp_path):
