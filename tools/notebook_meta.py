@@ -60,6 +60,16 @@ class Notebook:
         return self.path.stem
 
     @property
+    def number(self) -> str:
+        """02 for 02-mini-transformer: how the pages refer to it (「notebook 02」)."""
+        return self.stem[:2]
+
+    @property
+    def nav_title(self) -> str:
+        """Its line in the navigation: 02 从零实现迷你 Transformer."""
+        return f"{self.number} {self.title}"
+
+    @property
     def limit_seconds(self) -> int:
         """The wall-clock limit of one execution: three times the budget."""
         return 3 * self.budget_seconds

@@ -103,13 +103,13 @@ def table(notebooks, run_infos: dict[str, dict | None]) -> str:
         measured = _measured(run_infos.get(nb.stem))
         if nb.stem not in ONLINE_MODELS:
             same = "能运行：代码相同，不下载模型和数据"
-            rows.append(f"| [{nb.title}]({nb.stem}.md) | {measured} | {same} | {same} | {same}，用不到 GPU |")
+            rows.append(f"| {nb.number} [{nb.title}]({nb.stem}.md) | {measured} | {same} | {same} | {same}，用不到 GPU |")
             continue
         name, kind, config = ONLINE_MODELS[nb.stem]
         if not trains(nb):
             models = [ONLINE_MODELS[nb.stem], *ALSO_LOADED.get(nb.stem, [])]
             names, n_parameters = " 与 ".join(m[0] for m in models), sum(parameters(*m[1:]) for m in models)
-            rows.append(f"| [{nb.title}]({nb.stem}.md) | {measured} | " + " | ".join(
+            rows.append(f"| {nb.number} [{nb.title}]({nb.stem}.md) | {measured} | " + " | ".join(
                 _inference(names, n_parameters, ram) for ram in (COLAB_CPU_RAM, KAGGLE_CPU_RAM, None)) + " |")
             continue
         state = 16 * parameters(kind, config)  # float32 weights, gradients and two AdamW moments
@@ -121,7 +121,7 @@ def table(notebooks, run_infos: dict[str, dict | None]) -> str:
             return f"Hub 来源：{size}，超过内存的一半，训练前停下"
 
         gpu = f"Hub 来源：{size}，{'放得下' if fits(state, 'cuda', T4_MEMORY) else '放不下，训练前停下'}"
-        rows.append(f"| [{nb.title}]({nb.stem}.md) | {measured} | {cpu(COLAB_CPU_RAM)} | {cpu(KAGGLE_CPU_RAM)} | {gpu} |")
+        rows.append(f"| {nb.number} [{nb.title}]({nb.stem}.md) | {measured} | {cpu(COLAB_CPU_RAM)} | {cpu(KAGGLE_CPU_RAM)} | {gpu} |")
     return "\n".join(rows) + "\n"
 
 

@@ -146,7 +146,7 @@ def _header(notebook: Notebook, colab_url: str, kaggle_url: str, stage_names: di
         f"[下载 .ipynb]({notebook.stem}.ipynb){{ .md-button .nb-download download }}",
         "[全部 notebook（.zip）](notebooks.zip){ .md-button .nb-download-all download }",
         "",
-        f"所属阶段：{stages}",
+        f"notebook {notebook.number} · 所属阶段：{stages}",
         "{ .nb-stages }",
         "",
         run_info.replace("*", r"\*").replace("_", r"\_"),

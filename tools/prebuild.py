@@ -104,7 +104,7 @@ def notebooks_table(notebooks, stage_names) -> str:
     rows = ["| notebook | 所属阶段 | 你会做什么 |", "| --- | --- | --- |"]
     for nb in notebooks:
         stages = "、".join(f"[{stage_names[s]}](../stages/{s}.md)" for s in nb.stages)
-        rows.append(f"| [{nb.title}]({nb.stem}.md) | {stages} | {nb.summary} |")
+        rows.append(f"| {nb.number} [{nb.title}]({nb.stem}.md) | {stages} | {nb.summary} |")
     without = [s for s in stage_names if not any(s in nb.stages for nb in notebooks)]
     if without:
         links = "、".join(f"[{stage_names[s]}](../stages/{s}.md)" for s in without)

@@ -79,10 +79,10 @@ def test_invalid_json_is_reported_with_line_and_column(tmp_path):
 def test_every_notebook_has_one_nav_line_with_its_title():
     nav = dict((stem, title) for title, stem in NAV_ENTRY.findall((ROOT / "mkdocs.yml").read_text(encoding="utf-8")))
     for path in NOTEBOOKS:
-        title = notebook_meta.load(path).title
+        title = notebook_meta.load(path).nav_title  # 02 从零实现迷你 Transformer: the pages cite 「notebook 02」
         assert path.stem in nav, (f"{path.name} is not in the nav: add the line "
                                   f"`- {title}: notebooks/{path.stem}.md` under 动手实践 in mkdocs.yml")
-        assert nav[path.stem] == title, f"mkdocs.yml names {path.stem} {nav[path.stem]!r}, its metadata {title!r}"
+        assert nav[path.stem] == title, f"mkdocs.yml names {path.stem} {nav[path.stem]!r}, not {title!r} (number, title)"
     missing = set(nav) - {p.stem for p in NOTEBOOKS}
     assert not missing, f"the nav lists notebooks that do not exist: {missing}"
 

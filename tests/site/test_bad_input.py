@@ -47,8 +47,9 @@ def add_notebook(project, *sources, nav=True, name="99-broken"):
     if nav:
         config = project / "mkdocs.yml"
         text = config.read_text(encoding="utf-8")
-        anchor = "      - LoRA 参数高效微调: notebooks/04-lora-finetuning.md\n"
-        config.write_text(text.replace(anchor, anchor + f"      - 坏掉的: notebooks/{name}.md\n"), encoding="utf-8")
+        anchor = "      - 04 LoRA 参数高效微调: notebooks/04-lora-finetuning.md\n"
+        assert anchor in text
+        config.write_text(text.replace(anchor, anchor + f"      - {name[:2]} 坏掉的: notebooks/{name}.md\n"), encoding="utf-8")
 
 
 def test_the_unbroken_copy_builds_without_executing(project):

@@ -39,6 +39,9 @@ def test_notebook_page(site, notebook, variant):
     assert bool(run_info.group(5)) == bool(meta.models), "the offline models' size is stated when it uses some"
     for stage in meta.stages:
         assert header.select_one(f'a[href*="stages/{stage}"]'), f"no link to stage {stage}"
+    # the number the other pages cite it by (「notebook 09」), in the header and the page's title
+    assert header.select_one(".nb-stages").get_text().startswith(f"notebook {meta.number} · 所属阶段："), header
+    assert html.title.get_text().startswith(f"{meta.number} {meta.title}"), html.title
 
     colab, kaggle = header.select("a.nb-badge")
     url = urlsplit(colab["href"])
@@ -88,6 +91,7 @@ def test_notebooks_index_is_derived_from_metadata(site):
         for row, path in zip(rows, NOTEBOOKS):
             meta = notebook_meta.load(path)
             assert row.a.get_text() == meta.title and row.a["href"].rstrip("/").endswith(path.stem)
+            assert row.td.get_text().startswith(f"{meta.number} {meta.title}"), row.td
     assert "Colab 免费 CPU" in platforms.thead.get_text() and "Kaggle" in platforms.thead.get_text()
     assert all(RUN_INFO_SHORT.search(row.get_text()) for row in platforms.select("tbody tr")), platforms.get_text()
 
