@@ -12,11 +12,12 @@ from importlib.resources import files
 
 import pytest
 
-from tests.site.conftest import SITE_URL, real_address_context
+from tests.site.conftest import PHONE, SITE_URL, real_address_context
 from tests.site.html import html_files
 
 AXE = str(files("axe_playwright_python") / "axe.min.js")
-RUN = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+# target-size (WCAG 2.2's 24 px, or that much space around a smaller target) is off in axe by default.
+RUN = """async (rules) => (await axe.run(document, {resultTypes: ["violations"], ...rules})).violations
   .filter(v => v.impact === "serious" || v.impact === "critical")
   .map(v => `${v.id} (${v.impact}) x${v.nodes.length}: ${v.nodes[0].html.slice(0, 120)}`)"""
 # Read every token's look first, then unwrap: reading styles after each change would restyle the page each time.
@@ -40,10 +41,14 @@ UNWRAP_SAME_LOOKING_TOKENS = """() => {
 }"""
 
 
-def violations(page):
+ALL_RULES = {"rules": {"target-size": {"enabled": True}}}
+TARGET_SIZE = {"runOnly": ["target-size"]}
+
+
+def violations(page, rules=ALL_RULES):
     page.evaluate(UNWRAP_SAME_LOOKING_TOKENS)
     page.add_script_tag(path=AXE)
-    return page.evaluate(RUN)
+    return page.evaluate(RUN, rules)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -62,6 +67,24 @@ def test_no_serious_or_critical_violations(browser, site, scheme):
     assert not found, found
 
 
+def test_targets_are_large_enough_to_tap_on_a_phone(browser, site):
+    """On a phone (the tests above use a desktop window), every control is 24 px or has that much
+    room around it (WCAG 2.5.8): the Colab and Kaggle badges, the progress checkboxes, the
+    glossary's letters, the drawer's entries.  Links inside text are exempt, as WCAG says."""
+    context = real_address_context(browser, site.online, **PHONE)
+    page = context.new_page()
+    found = {}
+    for path in html_files(site.online):
+        rel = path.relative_to(site.online).as_posix()
+        if rel == "404.html" or "downloads" in path.parts:
+            continue
+        page.goto(SITE_URL + re.sub(r"index\.html$", "", rel), wait_until="networkidle")
+        if problems := violations(page, TARGET_SIZE):
+            found[rel] = problems
+    context.close()
+    assert not found, found
+
+
 def test_axe_sees_a_violation(browser, site):
     """The check can fail: a button without a name is reported."""
     context = real_address_context(browser, site.online)
@@ -70,6 +93,11 @@ def test_axe_sees_a_violation(browser, site):
     page.evaluate("""() => { const b = document.createElement("button");
                             document.querySelector("article").appendChild(b); }""")
     assert any(v.startswith("button-name") for v in violations(page))
+    # two small buttons side by side: neither is 24 px nor has 24 px of room
+    page.evaluate("""() => { const p = document.createElement("p");
+      p.innerHTML = '<button style="width:10px;height:10px;padding:0">a</button><button style="width:10px;height:10px;padding:0">b</button>';
+      document.querySelector("article").appendChild(p); }""")
+    assert any(v.startswith("target-size") for v in violations(page, TARGET_SIZE))
     context.close()
 
 
