@@ -73,7 +73,10 @@ def formula_text(tex: str) -> str:
 
 def on_page_content(html, page, config, files):
     try:
-        return material_patches.code_nav(material_patches.unwrap_plain_code_spans(material_patches.wrap_tables(html)))
+        html = material_patches.wrap_tables(html)
+        html = material_patches.unwrap_plain_code_spans(html)
+        html = material_patches.keep_punctuation_with_math(html)
+        return material_patches.code_nav(html)
     except material_patches.PatchError as exc:
         raise PluginError(f"{page.file.src_uri}: {exc}") from exc
 

@@ -145,15 +145,26 @@ WIDE_BOXES = """() => Object.fromEntries(
       [getComputedStyle(d).overflowX, getComputedStyle(d).backgroundImage.includes("gradient"), d.scrollWidth])]))"""
 
 
+# Chinese punctuation after a short formula on the next line, away from it (tools/material_patches.py:
+# keep_punctuation_with_math): the formula's box, then the first character after it.
+PUNCTUATION_OFF_ITS_FORMULA = """() => [...document.querySelectorAll("article .math-punct")].filter(pair => {
+  const formula = pair.querySelector(".katex"), text = pair.lastChild;
+  if (!formula || text.nodeType !== Node.TEXT_NODE) return false;
+  const range = document.createRange();
+  range.setStart(text, 0); range.setEnd(text, 1);
+  return range.getBoundingClientRect().top >= formula.getBoundingClientRect().bottom - 2;
+}).map(pair => pair.textContent.slice(-20))"""
+
+
 def test_phone_pages_fit_the_screen_and_the_glossary_is_cards(browser, site):
     """Every page on a phone, scrolled through (formulas and diagrams render near the screen): never wider
-    than the screen.  Display formulas, diagrams, tables and notebook outputs wider than the phone scroll
+    than the screen, and no punctuation cut off from its formula.  Display formulas, diagrams, tables and notebook outputs wider than the phone scroll
     sideways, with shadows at the edges as the cue; a diagram keeps readable text (drawn at least 600 px wide, or its own
     width), not shrunk to 358 px."""
     context = real_address_context(browser, site.online, **PHONE)
     context.add_init_script(f"addEventListener('load', {WATCH_WIDEST});")  # from each page's load
     page = context.new_page()
-    too_wide, wide = {}, {}
+    too_wide, wide, punctuation, pairs = {}, {}, {}, 0
     paths = [p.relative_to(site.online).as_posix().removesuffix("index.html")
              for p in sorted(site.online.rglob("index.html")) if "downloads" not in p.parts]
     assert len(paths) >= 25 and "glossary/" in paths and "stages/04-advanced/" in paths, paths
@@ -174,11 +185,16 @@ def test_phone_pages_fit_the_screen_and_the_glossary_is_cards(browser, site):
             broken = page.evaluate("""() => [...document.querySelectorAll("article td code")]
               .filter(c => c.getClientRects().length > 1 && !/\\s/.test(c.textContent)).map(c => c.textContent)""")
             assert not broken, broken
+        pairs += page.locator("article .math-punct .katex").count()
+        if off := page.evaluate(PUNCTUATION_OFF_ITS_FORMULA):
+            punctuation[path] = off
         widest = page.evaluate("window.__widest")
         if widest != PHONE["viewport"]["width"]:
             too_wide[path or "home"] = widest
     context.close()
     assert not too_wide, f"pages wider than the phone at some point: {too_wide}"
+    # 「，」 never starts a line after a formula (a reader saw 15 such lines on a phone)
+    assert pairs > 50 and not punctuation, (pairs, punctuation)
     assert all(wide.values()), wide
     assert all(overflow == "auto" and cue for overflow, cue, _ in sum(wide.values(), [])), wide
     assert all(width >= 600 for _, _, width in wide["div.mermaid"]), wide["div.mermaid"]

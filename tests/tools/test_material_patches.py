@@ -4,7 +4,8 @@ markup rewrites keep what a reader sees (tools/material_patches.py)."""
 import pytest
 
 from tools import material_patches
-from tools.material_patches import Patch, PatchError, code_nav, unwrap_plain_code_spans, wrap_tables
+from tools.material_patches import (Patch, PatchError, code_nav, keep_punctuation_with_math, unwrap_plain_code_spans,
+                                    wrap_tables)
 
 
 def fake_site(tmp_path, text="let a=1;let b=2;"):
@@ -85,3 +86,14 @@ def test_the_button_bar_is_the_one_materials_bundle_renders():
 
     bundle = next((Path(material.__file__).parent / "templates" / "assets" / "javascripts").glob("bundle.*.min.js"))
     assert 'function Pn(){return x("nav",{class:"md-code__nav"})' in bundle.read_text(encoding="utf-8")
+
+
+def test_chinese_punctuation_stays_with_a_short_formula_before_it():
+    short, long = r"\(d_k\)", r"\(\mathrm{KL}(Q\|P)=0.9\ln\frac{0.9}{0.5}+0.1\ln\frac{0.1}{0.5}\)"
+    html = (f'<p>维数 <span class="arithmatex">{short}</span>，以及 <span class="arithmatex">{short}</span> 本身'
+            f'和 <span class="arithmatex">{long}</span>。</p>')
+    assert keep_punctuation_with_math(html) == (
+        f'<p>维数 <span class="math-punct"><span class="arithmatex">{short}</span>，</span>'
+        f'以及 <span class="arithmatex">{short}</span> 本身'  # no punctuation after it
+        f'和 <span class="arithmatex">{long}</span>。</p>')  # too long to keep from breaking on a phone
+
