@@ -3,7 +3,8 @@
 From it the prebuild step writes three plain files that any Markdown site
 generator can use (see tools/prebuild.py):
 
-- the glossary table, included by docs/glossary.md as a snippet;
+- the glossary page's body (a bar of letters, a heading and a table per letter, the terms
+  in pinyin order), included by docs/glossary.md as a snippet;
 - the abbreviation list (`*[LoRA]: ...`), appended to every page by
   pymdownx.snippets `auto_append`, which gives Latin terms their tooltips;
 - the jieba user dictionary for the search index: every Chinese glossary term

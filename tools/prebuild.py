@@ -5,7 +5,7 @@
 
 What it writes (all gitignored, all marked as generated):
 
-    generated/snippets/glossary-table.md     the glossary page's table (docs/glossary.md includes it)
+    generated/snippets/glossary-table.md     the glossary page's tables, by letter (docs/glossary.md includes it)
     generated/snippets/abbreviations.md      tooltips, appended to every page (pymdownx.snippets auto_append)
     generated/snippets/notebooks-table.md    the notebooks index table (docs/notebooks/index.md includes it)
     generated/snippets/notebooks-platforms.md  where each notebook runs (tools/notebook_platforms.py)
