@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.site.conftest import SITE_URL, real_address_context
+from tests.site.conftest import PHONE, SITE_URL, real_address_context
 from tests.site.html import soup
 
 STAGE = "stages/01-getting-started/"
@@ -116,3 +116,25 @@ def test_every_notebook_can_be_ticked_and_shows_in_the_navigation(browser, site)
             page.get_by_label("我已完成这个 notebook").check()
             expect(nav_badge(page, stem)).to_have_text("✓")
         context.close()
+
+
+def test_a_mark_in_the_phone_drawer_sits_on_its_titles_first_line(browser, site):
+    """In the phone's drawer the current page's entry also holds the icon of its table of contents;
+    the ✓ went into the title and wrapped under it.  Now it is an item of the entry's row, on the first line."""
+    done = {"version": 1, "done": {"notebook:07-tokens-decoding-kv-cache": True, "notebook:09-agent-tool-calling": True}}
+    context = real_address_context(browser, site.online, **PHONE)
+    context.add_init_script(f"localStorage.setItem('llm-roadmap-progress', {json.dumps(json.dumps(done))})")
+    page = context.new_page()
+    page.goto(SITE_URL + "notebooks/07-tokens-decoding-kv-cache/", wait_until="networkidle")
+    page.locator("label.md-header__button[for='__drawer']").click()
+    for entry in (".md-nav--primary label.md-nav__link[for='__toc']",  # this page: title, ✓, icon
+                  ".md-nav--primary a.md-nav__link[href*='09-agent-tool-calling']"):  # a long title on 3 lines
+        badge = page.locator(f"{entry} .progress-badge")
+        expect(badge).to_be_visible()
+        first_line, mark = page.evaluate("""([entry]) => {
+          const title = entry.querySelector(".md-ellipsis"), badge = entry.querySelector(".progress-badge");
+          return [title.getClientRects()[0].toJSON(), badge.getBoundingClientRect().toJSON()];
+        }""", [page.locator(entry).element_handle()])
+        assert mark["top"] < first_line["bottom"] and mark["bottom"] > first_line["top"], (entry, first_line, mark)
+        assert mark["left"] >= first_line["right"] - 1, "beside the title, not over it"
+    context.close()

@@ -107,8 +107,11 @@
       badge.className = "progress-badge";
       badge.textContent = text;
       badge.title = target.kind === "notebook" ? "已完成" : "已完成的学习目标";
-      var host = link.querySelector(".md-ellipsis") || link;
-      host.appendChild(badge);
+      // In the navigation the badge is an item of the entry's own row (Material lays entries out as
+      // flex rows): it stays on the title's first line, where in the title it wrapped under a long one.
+      var title = link.querySelector(".md-ellipsis");
+      if (title && link.classList.contains("md-nav__link")) title.after(badge);
+      else (title || link).appendChild(badge);
     });
   }
 
