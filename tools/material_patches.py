@@ -218,21 +218,22 @@ def unwrap_plain_code_spans(html: str) -> str:
     return PLAIN_CODE_SPAN.sub(r"\1", html)
 
 
-# A formula followed by Chinese closing punctuation: the browser may break the line between them
-# (a rendered formula is an inline block), leaving 「，」 at the start of the next line, which
-# Chinese typesetting never does.  The pair goes into a span that does not wrap (extra.css), which
-# also keeps the formula from breaking inside: so only a short one, which fits a phone's line
-# (a 70-character formula was 380 px wide on a 358 px line).  A long one keeps its break points.
-MATH_THEN_PUNCTUATION = re.compile(r'(<span class="arithmatex">([^<]*)</span>)([，。、；：？！）」』》”’])')
+# A formula next to Chinese punctuation: the browser may break the line between them (a rendered
+# formula is an inline block), leaving 「，」 at the start of a line or 「（」 at the end of one, which
+# Chinese typesetting never does.  The formula and its punctuation go into a span that does not wrap
+# (extra.css), which also keeps the formula from breaking inside: so only a short one, which fits a
+# phone's line (a 70-character formula was 380 px wide on a 358 px line).  A long one keeps its break points.
+MATH_WITH_PUNCTUATION = re.compile(r'([（「『《“‘]?)(<span class="arithmatex">([^<]*)</span>)([，。、；：？！）」』》”’]?)')
 SHORT_FORMULA = 40  # characters of LaTeX source, \( \) included
 
 
 def keep_punctuation_with_math(html: str) -> str:
     def keep(match: re.Match) -> str:
-        if len(match[2]) > SHORT_FORMULA:
+        opening, formula, source, closing = match.groups()
+        if not (opening or closing) or len(source) > SHORT_FORMULA:
             return match[0]
-        return f'<span class="math-punct">{match[1]}{match[3]}</span>'
-    return MATH_THEN_PUNCTUATION.sub(keep, html)
+        return f'<span class="math-punct">{opening}{formula}{closing}</span>'
+    return MATH_WITH_PUNCTUATION.sub(keep, html)
 
 
 # Material's bar for a code block's buttons (Pn in the bundle), empty: the bundle (patched)

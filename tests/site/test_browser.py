@@ -145,14 +145,22 @@ WIDE_BOXES = """() => Object.fromEntries(
       [getComputedStyle(d).overflowX, getComputedStyle(d).backgroundImage.includes("gradient"), d.scrollWidth])]))"""
 
 
-# Chinese punctuation after a short formula on the next line, away from it (tools/material_patches.py:
-# keep_punctuation_with_math): the formula's box, then the first character after it.
+# Chinese punctuation on another line than the short formula next to it (tools/material_patches.py:
+# keep_punctuation_with_math): 「，」 after it on the next line, or 「（」 before it on the line above.
 PUNCTUATION_OFF_ITS_FORMULA = """() => [...document.querySelectorAll("article .math-punct")].filter(pair => {
-  const formula = pair.querySelector(".katex"), text = pair.lastChild;
-  if (!formula || text.nodeType !== Node.TEXT_NODE) return false;
-  const range = document.createRange();
-  range.setStart(text, 0); range.setEnd(text, 1);
-  return range.getBoundingClientRect().top >= formula.getBoundingClientRect().bottom - 2;
+  const formula = pair.querySelector(".katex");
+  if (!formula) return false;
+  const box = formula.getBoundingClientRect(), range = document.createRange();
+  const [before, after] = [pair.firstChild, pair.lastChild].map(n => n.nodeType === Node.TEXT_NODE ? n : null);
+  if (after) {
+    range.setStart(after, 0); range.setEnd(after, 1);
+    if (range.getBoundingClientRect().top >= box.bottom - 2) return true;
+  }
+  if (before) {
+    range.setStart(before, 0); range.setEnd(before, 1);
+    if (range.getBoundingClientRect().bottom <= box.top + 2) return true;
+  }
+  return false;
 }).map(pair => pair.textContent.slice(-20))"""
 
 
@@ -193,7 +201,7 @@ def test_phone_pages_fit_the_screen_and_the_glossary_is_cards(browser, site):
             too_wide[path or "home"] = widest
     context.close()
     assert not too_wide, f"pages wider than the phone at some point: {too_wide}"
-    # 「，」 never starts a line after a formula (a reader saw 15 such lines on a phone)
+    # 「，」 never starts a line after a formula (a reader saw 15 such lines on a phone), nor 「（」 ends one before it
     assert pairs > 50 and not punctuation, (pairs, punctuation)
     assert all(wide.values()), wide
     assert all(overflow == "auto" and cue for overflow, cue, _ in sum(wide.values(), [])), wide

@@ -88,7 +88,7 @@ def test_the_button_bar_is_the_one_materials_bundle_renders():
     assert 'function Pn(){return x("nav",{class:"md-code__nav"})' in bundle.read_text(encoding="utf-8")
 
 
-def test_chinese_punctuation_stays_with_a_short_formula_before_it():
+def test_chinese_punctuation_stays_with_a_short_formula_next_to_it():
     short, long = r"\(d_k\)", r"\(\mathrm{KL}(Q\|P)=0.9\ln\frac{0.9}{0.5}+0.1\ln\frac{0.1}{0.5}\)"
     html = (f'<p>维数 <span class="arithmatex">{short}</span>，以及 <span class="arithmatex">{short}</span> 本身'
             f'和 <span class="arithmatex">{long}</span>。</p>')
@@ -96,4 +96,7 @@ def test_chinese_punctuation_stays_with_a_short_formula_before_it():
         f'<p>维数 <span class="math-punct"><span class="arithmatex">{short}</span>，</span>'
         f'以及 <span class="arithmatex">{short}</span> 本身'  # no punctuation after it
         f'和 <span class="arithmatex">{long}</span>。</p>')  # too long to keep from breaking on a phone
+    quoted = f'约 3 万 Token（<span class="arithmatex">{short}</span>）的跨度'
+    assert keep_punctuation_with_math(quoted) == (
+        f'约 3 万 Token<span class="math-punct">（<span class="arithmatex">{short}</span>）</span>的跨度')
 
