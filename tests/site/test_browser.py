@@ -164,7 +164,7 @@ PUNCTUATION_OFF_ITS_FORMULA = """() => [...document.querySelectorAll("article .m
 }).map(pair => pair.textContent.slice(-20))"""
 
 
-def test_phone_pages_fit_the_screen_and_the_glossary_is_cards(browser, site):
+def test_phone_pages_fit_the_screen_and_the_glossary_and_notebook_list_are_cards(browser, site):
     """Every page on a phone, scrolled through (formulas and diagrams render near the screen): never wider
     than the screen, and no punctuation cut off from its formula.  Display formulas, diagrams, tables and notebook outputs wider than the phone scroll
     sideways, with shadows at the edges as the cue; a diagram keeps readable text (drawn at least 600 px wide, or its own
@@ -178,8 +178,9 @@ def test_phone_pages_fit_the_screen_and_the_glossary_is_cards(browser, site):
     assert len(paths) >= 25 and "glossary/" in paths and "stages/04-advanced/" in paths, paths
     for path in paths:
         page.goto(SITE_URL + path, wait_until="networkidle")
-        if path == "glossary/":
-            assert page.evaluate("getComputedStyle(document.querySelector('.glossary-table tr')).display") == "block"
+        if path in ("glossary/", "notebooks/"):  # one card per term, per notebook
+            cards = ".glossary-table tr" if path == "glossary/" else ".notebook-list tbody tr"
+            assert page.evaluate(f"getComputedStyle(document.querySelector('{cards}')).display") == "block", path
         for y in range(0, page.evaluate("document.body.scrollHeight"), 800):
             page.evaluate(f"window.scrollTo(0, {y})")
             page.wait_for_timeout(30)
