@@ -52,18 +52,21 @@ def violations(page, rules=None):
     return page.evaluate(RUN, rules)
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_no_serious_or_critical_violations(browser, site, scheme):
-    context = real_address_context(browser, site.online, color_scheme=scheme)
-    page = context.new_page()
-    found = {}
+def visit_every_page(page, site):
+    """Open each page of the hosted site at its real address (not the 404 page, not the downloads); yield its path."""
     for path in html_files(site.online):
         rel = path.relative_to(site.online).as_posix()
         if rel == "404.html" or "downloads" in path.parts:
             continue
         page.goto(SITE_URL + re.sub(r"index\.html$", "", rel), wait_until="networkidle")
-        if problems := violations(page):
-            found[rel] = problems
+        yield rel
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_or_critical_violations(browser, site, scheme):
+    context = real_address_context(browser, site.online, color_scheme=scheme)
+    page = context.new_page()
+    found = {rel: problems for rel in visit_every_page(page, site) if (problems := violations(page))}
     context.close()
     assert not found, found
 
@@ -74,14 +77,7 @@ def test_targets_are_large_enough_to_tap_on_a_phone(browser, site):
     glossary's letters, the drawer's entries.  Links inside text are exempt, as WCAG says."""
     context = real_address_context(browser, site.online, **PHONE)
     page = context.new_page()
-    found = {}
-    for path in html_files(site.online):
-        rel = path.relative_to(site.online).as_posix()
-        if rel == "404.html" or "downloads" in path.parts:
-            continue
-        page.goto(SITE_URL + re.sub(r"index\.html$", "", rel), wait_until="networkidle")
-        if problems := violations(page, TARGET_SIZE):
-            found[rel] = problems
+    found = {rel: problems for rel in visit_every_page(page, site) if (problems := violations(page, TARGET_SIZE))}
     context.close()
     assert not found, found
 
